@@ -23,9 +23,7 @@ class KindMismatch(TypeError):
 
     def __init__(self, room: str, key: str, holds: str, wanted: str) -> None:
         self.room, self.key, self.holds, self.wanted = room, key, holds, wanted
-        super().__init__(
-            f"key {key!r} in room {room!r} holds a {holds}, not a {wanted}"
-        )
+        super().__init__(f"key {key!r} in room {room!r} holds a {holds}, not a {wanted}")
 
 
 class StoreError(RuntimeError):

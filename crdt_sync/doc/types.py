@@ -65,7 +65,8 @@ def validate_room_name(name: object) -> RoomName:
         raise ValueError("room name must not be empty")
     if len(name) > MAX_ROOM_NAME:
         raise ValueError(
-            f"room name is {len(name)} characters long, the limit is {MAX_ROOM_NAME}: {name[:40]!r}..."
+            f"room name is {len(name)} characters long, the limit is {MAX_ROOM_NAME}: "
+            f"{name[:40]!r}..."
         )
     bad = [c for c in name if ord(c) < 32 or 127 <= ord(c) < 160]
     if bad:

@@ -1,0 +1,1 @@
+"""crdt_sync: collaborative Streamlit apps that merge instead of overwrite."""

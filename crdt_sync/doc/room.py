@@ -1,0 +1,590 @@
+"""Room: one Yjs document with a typed, thread-safe, Pythonic face.
+
+A room is a mutable mapping of *registers* (``room["level"] = 3``; last writer wins per
+key) plus named *containers* that merge (``room.text("notes")``, ``room.counter(...)``,
+``room.list(...)``, ``room.set(...)``, ``room.table(...)``). Keys share one namespace.
+
+Document layout (readable by any Yjs client, see the README):
+
+- ``Y.Map "kinds"``: key -> ``"register" | "text" | "counter" | "list" | "set" | "table"``
+- ``Y.Map "registers"``: key -> value in the codec's JSON form
+- one root per container, named ``"<kind>:<key>"``
+
+Containers are roots, not values nested under a map key, so that two replicas creating the
+same container at the same time both keep what they put in it.
+
+pycrdt's ``Doc`` is not thread-safe, its observers may not touch the document, and it
+mis-handles updates that arrive ahead of their predecessors. ``Room`` hides all three: every
+access holds one re-entrant lock, observers run after the transaction, and ``merge`` holds
+back an update until the updates before it have arrived.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+from pycrdt import Array, Doc, Map, Text, UndoManager
+
+from . import codec
+from .errors import InvalidUpdate, KindMismatch
+from .types import Kind, Origin, RoomEvent, RoomObserver, StateVector, Update
+from .update_format import UpdateFormatError, decode_state_vector, read_update
+from .values import Counter, List, Set, Table
+from .values import Text as SharedText
+
+log = logging.getLogger("crdt_sync.room")
+
+DEFAULT_MAX_UPDATE_SIZE = 16 * 1024 * 1024
+MAX_PENDING_UPDATES = 10_000
+
+REMOTE: Hashable = "crdt_sync:remote"
+"""Origin given to merged updates when the caller names none."""
+
+UpdateHook = Callable[[Update, "Origin | None"], None]
+
+_ROOT_TYPES: dict[str, type[Map[Any]] | type[Text] | type[Array[Any]]] = {
+    "text": Text,
+    "counter": Map,
+    "list": Array,
+    "set": Map,
+    "table": Map,
+}
+_WRAPPERS: dict[str, type[Any]] = {
+    "text": SharedText,
+    "counter": Counter,
+    "list": List,
+    "set": Set,
+    "table": Table,
+}
+W = TypeVar("W")
+_MISSING = object()
+
+
+def _is_panic(exc: BaseException) -> bool:
+    # pycrdt's Rust panics surface as pyo3's PanicException, a BaseException.
+    return type(exc).__name__ == "PanicException"
+
+
+class Room(MutableMapping[str, Any]):
+    """One collaborative document: registers plus containers that merge.
+
+    ```py
+    room = Room("plans")
+    room["level"] = 3
+    room.text("notes").update("first draft")
+    other = Room("plans")
+    other.merge(room.export())
+    ```
+
+    Args:
+        name: The room's name, used in messages and by stores.
+        max_update_size: The largest update ``merge`` accepts, in bytes.
+        client_id: The Yjs client id of this replica (random when omitted).
+    """
+
+    def __init__(
+        self,
+        name: str = "room",
+        *,
+        max_update_size: int = DEFAULT_MAX_UPDATE_SIZE,
+        client_id: int | None = None,
+    ) -> None:
+        self.name = name
+        self.max_update_size = max_update_size
+        self._lock = threading.RLock()
+        self._doc: Doc[Any] = Doc() if client_id is None else Doc(client_id=client_id)
+        self._kinds: Map[Any] = self._doc.get("kinds", type=Map)
+        self._registers: Map[Any] = self._doc.get("registers", type=Map)
+        self._roots: dict[str, Map[Any] | Text | Array[Any]] = {}
+        self._wrappers: dict[str, Any] = {}
+        self._undo: dict[Hashable, UndoManager] = {}
+        self._observers: list[RoomObserver] = []
+        self._update_hooks: list[UpdateHook] = []
+        self._pending: list[tuple[Update, dict[int, int]]] = []
+        # Bookkeeping of the transaction in progress (under self._lock).
+        self._depth = 0
+        self._origin: Origin | None = None
+        self._changed: set[str] = set()
+        self._updates: list[Update] = []
+        # Events waiting to be delivered to observers, in transaction order.
+        self._outbox: list[RoomEvent] = []
+        self._delivery = threading.RLock()
+        self._delivering = threading.local()
+        self._doc.observe(lambda event: self._updates.append(event.update))
+        self._registers.observe(lambda event: self._changed.update(event.keys))
+        self._kinds.observe(self._on_kinds_changed)
+
+    # ------------------------------------------------------------------ registers
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            kind = self._kinds.get(key)
+            if kind not in (None, "register"):
+                raise KindMismatch(self.name, key, kind, "register")
+            raw = self._registers.get(key, _MISSING)
+            if raw is _MISSING:
+                raise KeyError(f"no key {key!r} in room {self.name!r}")
+            return codec.decode(raw)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"room keys are str, got {type(key).__name__}: {key!r}")
+        encoded = codec.encode(value, key)
+        with self.transaction():
+            kind = self._kinds.get(key)
+            if kind is None:
+                self._kinds[key] = "register"
+            elif kind != "register":
+                raise KindMismatch(self.name, key, kind, "register")
+            self._registers[key] = encoded
+
+    def __delitem__(self, key: str) -> None:
+        with self.transaction():
+            kind = self._kinds.get(key)
+            if kind not in (None, "register"):
+                raise KindMismatch(self.name, key, kind, "register")
+            if key not in self._registers:
+                raise KeyError(f"no key {key!r} in room {self.name!r}")
+            del self._registers[key]
+            if kind is not None:
+                del self._kinds[key]
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            keys = [k for k in self._registers.keys() if self._kinds.get(k) in (None, "register")]
+        return iter(keys)
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return (
+                isinstance(key, str)
+                and key in self._registers
+                and self._kinds.get(key) in (None, "register")
+            )
+
+    def __repr__(self) -> str:
+        return f"Room({self.name!r})"
+
+    def snapshot(self) -> dict[str, Any]:
+        """All registers as a plain dict (one lock, one pass).
+
+        Returns:
+            key -> decoded value.
+        """
+        with self._lock:
+            return {
+                k: codec.decode(v)
+                for k, v in self._registers.items()
+                if self._kinds.get(k) in (None, "register")
+            }
+
+    def kinds(self) -> dict[str, Kind]:
+        """What every key holds, registers and containers alike.
+
+        Returns:
+            key -> kind.
+        """
+        with self._lock:
+            found: dict[str, Kind] = {k: cast(Kind, v) for k, v in self._kinds.items()}
+            for k in self._registers.keys():
+                found.setdefault(k, "register")
+            return found
+
+    # ------------------------------------------------------------------ containers
+
+    def text(self, key: str) -> SharedText:
+        """The collaborative text under ``key`` (created empty if missing).
+
+        Raises:
+            KindMismatch: If ``key`` holds another kind of value.
+        """
+        return cast(SharedText, self._container(key, "text"))
+
+    def counter(self, key: str) -> Counter:
+        """The counter under ``key``: exact under concurrent increments."""
+        return cast(Counter, self._container(key, "counter"))
+
+    def list(self, key: str) -> List:
+        """The list under ``key``: concurrent appends and inserts are all kept."""
+        return cast(List, self._container(key, "list"))
+
+    def set(self, key: str) -> Set:
+        """The add-wins set under ``key``."""
+        return cast(Set, self._container(key, "set"))
+
+    def table(self, key: str) -> Table:
+        """The table under ``key``: rows by id, each cell its own register."""
+        return cast(Table, self._container(key, "table"))
+
+    def _container(self, key: str, kind: str) -> Any:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"container keys are non-empty str, got {key!r}")
+        with self._lock:
+            wrapper = self._wrappers.get(key)
+            if wrapper is not None and wrapper.kind == kind:
+                return wrapper
+            holds = self._kinds.get(key)
+            if holds is None and key in self._registers:
+                holds = "register"
+            if holds not in (None, kind):
+                raise KindMismatch(self.name, key, str(holds), kind)
+            if holds is None:
+                with self.transaction():
+                    self._kinds[key] = kind
+                    root = self._root(key, kind)
+            else:
+                root = self._root(key, kind)
+            wrapper = _WRAPPERS[kind](self, key, root)
+            self._wrappers[key] = wrapper
+            return wrapper
+
+    def _root(self, key: str, kind: str) -> Map[Any] | Text | Array[Any]:
+        name = f"{kind}:{key}"
+        root = self._roots.get(name)
+        if root is None:
+            root = self._doc.get(name, type=_ROOT_TYPES[kind])
+            self._roots[name] = root
+            root.observe(self._marker(key))
+            for manager in self._undo.values():
+                manager.expand_scope(root)
+        return root
+
+    def _marker(self, key: str) -> Callable[[Any], None]:
+        # One-parameter callback: pycrdt passes (event, txn) to two-parameter callables.
+        def mark(_event: Any) -> None:
+            self._changed.add(key)
+
+        return mark
+
+    def _on_kinds_changed(self, event: Any) -> None:
+        for key, change in event.keys.items():
+            self._changed.add(key)
+            old, new = change.get("oldValue"), change.get("newValue")
+            if change.get("action") == "update" and old != new:
+                # Two replicas gave one key two kinds; the map's rule picked one everywhere.
+                log.warning(
+                    "room %r: key %r was made a %s and a %s at the same time; the %s wins "
+                    "on every replica and the %s is hidden (its data stays in root %r)",
+                    self.name,
+                    key,
+                    old,
+                    new,
+                    new,
+                    old,
+                    f"{old}:{key}" if old != "register" else "registers",
+                )
+
+    def _adopt_new_roots(self) -> None:
+        # Containers created by other replicas arrive as kinds entries; give them a type.
+        for key, kind in list(self._kinds.items()):
+            if kind in _ROOT_TYPES and f"{kind}:{key}" not in self._roots:
+                self._root(key, kind)
+                self._changed.add(key)
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self, origin: Origin | None = None) -> Iterator[None]:
+        """Group changes into one transaction (one update, one event).
+
+        Nested calls join the outer transaction; their origin must match it.
+
+        Args:
+            origin: Who makes the change (a session id, for example). Observers receive it.
+
+        Raises:
+            ValueError: If a nested transaction names a different origin.
+        """
+        with self._lock:
+            nested = self._depth > 0
+            if nested and origin is not None and origin != self._origin:
+                raise ValueError(
+                    f"room {self.name!r}: a transaction with origin {self._origin!r} is "
+                    f"open, cannot nest one with origin {origin!r}"
+                )
+        if nested:
+            with self._lock:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+            return
+        try:
+            with self._lock, self._capture(origin):
+                if origin is None:
+                    with self._doc.transaction():
+                        yield
+                else:
+                    with self._doc.transaction(origin=origin):
+                        yield
+        finally:
+            self._deliver()  # after the lock is released: observers never run under it
+
+    @contextmanager
+    def _capture(self, origin: Origin | None) -> Iterator[None]:
+        """Collect what the enclosed pycrdt work changes; publish it when done (locked)."""
+        self._depth, self._origin = 1, origin
+        self._changed, self._updates = set(), []
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._adopt_new_roots()
+            updates, changed = self._updates, self._changed
+            self._changed, self._updates = set(), []
+            for update in updates:
+                for hook in self._update_hooks:
+                    hook(update, origin)
+                self._outbox.append(RoomEvent(self.name, frozenset(changed), origin, update))
+                changed = set()
+
+    def observe(self, callback: RoomObserver) -> Callable[[], None]:
+        """Call ``callback(RoomEvent)`` after every transaction that changed the room.
+
+        Callbacks run after the transaction, in transaction order, outside the room's lock,
+        so they may read and write the room. An exception in one is logged and does not
+        affect the room or other callbacks.
+
+        Args:
+            callback: Receives one `RoomEvent` per transaction.
+
+        Returns:
+            A function that stops the observation.
+        """
+        with self._lock:
+            self._observers.append(callback)
+
+        def unobserve() -> None:
+            with self._lock:
+                if callback in self._observers:
+                    self._observers.remove(callback)
+
+        return unobserve
+
+    def add_update_hook(self, hook: UpdateHook) -> None:
+        """Call ``hook(update, origin)`` for every update, inside the room's lock, in order.
+
+        For persistence: when a write returns, its hooks have run. Hooks must be quick and
+        must not touch the room.
+        """
+        with self._lock:
+            self._update_hooks.append(hook)
+
+    def _deliver(self) -> None:
+        if getattr(self._delivering, "active", False):
+            return  # an outer frame of this thread is delivering; it will pick these up
+        with self._delivery:
+            self._delivering.active = True
+            try:
+                while True:
+                    with self._lock:
+                        if not self._outbox:
+                            return
+                        event = self._outbox.pop(0)
+                        observers = list(self._observers)
+                    for callback in observers:
+                        try:
+                            callback(event)
+                        except Exception:
+                            log.exception("room %r: observer %r failed", self.name, callback)
+            finally:
+                self._delivering.active = False
+
+    # ------------------------------------------------------------------ undo
+
+    def undo_manager(self, origin: Origin) -> UndoHistory:
+        """Undo and redo of the changes made under ``origin``, and nobody else's.
+
+        Args:
+            origin: The origin whose transactions are tracked (e.g. a session id).
+
+        Returns:
+            The same `UndoHistory` for the same origin.
+        """
+        with self._lock:
+            manager = self._undo.get(origin)
+            if manager is None:
+                scopes: list[Any] = [self._kinds, self._registers, *self._roots.values()]
+                manager = UndoManager(scopes=scopes, capture_timeout_millis=0)
+                manager.include_origin(origin)
+                self._undo[origin] = manager
+            return UndoHistory(self, origin, manager)
+
+    def drop_undo_manager(self, origin: Origin) -> None:
+        """Forget ``origin``'s undo history (when its session ends)."""
+        with self._lock:
+            self._undo.pop(origin, None)
+
+    def _run_undo(self, origin: Origin, action: Callable[[], bool]) -> bool:
+        with self._lock:
+            if self._depth:
+                raise RuntimeError(f"room {self.name!r}: cannot undo inside a transaction")
+            with self._capture(origin):
+                done = action()
+        self._deliver()
+        return done
+
+    # ------------------------------------------------------------------ sync
+
+    def state_vector(self) -> StateVector:
+        """What this replica has, as a Yjs state vector."""
+        with self._lock:
+            return self._doc.get_state()
+
+    def update_since(self, state_vector: StateVector) -> Update:
+        """What a replica with ``state_vector`` is missing, as one update."""
+        with self._lock:
+            try:
+                return self._doc.get_update(state_vector)
+            except ValueError as exc:
+                raise InvalidUpdate(f"bad state vector: {exc}", room=self.name) from None
+
+    def export(self) -> Update:
+        """The whole document as one Yjs update (v1); any Yjs client can apply it."""
+        with self._lock:
+            return self._doc.get_update()
+
+    @property
+    def pending(self) -> int:
+        """Updates held back because updates before them have not arrived yet."""
+        with self._lock:
+            return len(self._pending)
+
+    def merge(self, update: bytes, origin: Origin | None = None) -> bool:
+        """Merge a Yjs update from another replica (never overwrites).
+
+        An update that starts ahead of what this room has from its author is held back and
+        applied once the missing updates arrive, so delivery order does not matter.
+
+        Args:
+            update: Yjs update bytes (v1).
+            origin: Who sent it; observers receive it (default: ``REMOTE``).
+
+        Returns:
+            True if applied now, False if held back.
+
+        Raises:
+            InvalidUpdate: If the bytes are not a valid update or are too large; the room is
+                unchanged.
+        """
+        if not isinstance(update, bytes | bytearray | memoryview):
+            raise TypeError(f"an update is bytes, got {type(update).__name__}")
+        data = bytes(update)
+        try:
+            info = read_update(data, max_size=self.max_update_size)
+        except UpdateFormatError as exc:
+            raise InvalidUpdate(str(exc), room=self.name) from None
+        with self._lock:
+            if self._depth:
+                raise RuntimeError(f"room {self.name!r}: cannot merge inside a transaction")
+            have = decode_state_vector(self._doc.get_state())
+            if any(start > have.get(client, 0) for client, start in info.starts.items()):
+                self._hold(data, info.starts)
+                return False
+            self._apply(data, REMOTE if origin is None else origin)
+            self._release_pending(REMOTE if origin is None else origin)
+        self._deliver()
+        return True
+
+    def _hold(self, data: Update, starts: dict[int, int]) -> None:
+        if len(self._pending) >= MAX_PENDING_UPDATES:
+            log.warning(
+                "room %r: %d updates wait for missing predecessors; dropping the oldest "
+                "(a state-vector sync with the peer recovers it)",
+                self.name,
+                len(self._pending),
+            )
+            self._pending.pop(0)
+        self._pending.append((data, starts))
+
+    def _release_pending(self, origin: Origin) -> None:
+        progress = True
+        while progress and self._pending:
+            progress = False
+            have = decode_state_vector(self._doc.get_state())
+            for entry in list(self._pending):
+                data, starts = entry
+                if all(start <= have.get(client, 0) for client, start in starts.items()):
+                    self._pending.remove(entry)
+                    try:
+                        self._apply(data, origin)
+                    except InvalidUpdate:
+                        log.exception("room %r: dropping a held-back update", self.name)
+                    progress = True
+                    break
+
+    def _apply(self, data: Update, origin: Origin) -> None:
+        """Apply update bytes in one transaction (locked by the caller)."""
+        with self._capture(origin), self._doc.transaction(origin=origin):
+            try:
+                self._doc.apply_update(data)
+            except ValueError as exc:
+                raise InvalidUpdate(str(exc), room=self.name) from None
+            except BaseException as exc:
+                if _is_panic(exc):
+                    raise InvalidUpdate(f"decoder panicked: {exc}", room=self.name) from None
+                raise
+
+    def load_updates(self, updates: Iterator[tuple[Any, Update]]) -> builtins.list[tuple[Any, str]]:
+        """Apply trusted stored updates without running hooks or observers.
+
+        Args:
+            updates: ``(label, bytes)`` pairs in stored order.
+
+        Returns:
+            ``(label, reason)`` for every update that could not be applied.
+        """
+        failed: builtins.list[tuple[Any, str]] = []
+        with self._lock:
+            hooks, self._update_hooks = self._update_hooks, []
+            observers, self._observers = self._observers, []
+            try:
+                for label, data in updates:
+                    try:
+                        self._apply(data, REMOTE)
+                    except InvalidUpdate as exc:
+                        failed.append((label, exc.reason))
+            finally:
+                self._update_hooks, self._observers = hooks, observers
+                self._outbox.clear()
+        return failed
+
+
+class UndoHistory:
+    """Undo/redo of one origin's changes in one room.
+
+    Args:
+        room: The room.
+        origin: Whose changes.
+        manager: pycrdt's undo manager tracking that origin.
+    """
+
+    def __init__(self, room: Room, origin: Origin, manager: UndoManager) -> None:
+        self._room, self._origin, self._manager = room, origin, manager
+
+    def undo(self) -> bool:
+        """Revert this origin's most recent change. Returns True if something changed."""
+        return self._room._run_undo(self._origin, self._manager.undo)
+
+    def redo(self) -> bool:
+        """Re-apply the most recently undone change. Returns True if something changed."""
+        return self._room._run_undo(self._origin, self._manager.redo)
+
+    def can_undo(self) -> bool:
+        """Whether there is a change to undo."""
+        with self._room._lock:
+            return bool(self._manager.can_undo())
+
+    def can_redo(self) -> bool:
+        """Whether there is an undone change to redo."""
+        with self._room._lock:
+            return bool(self._manager.can_redo())

@@ -1,0 +1,276 @@
+"""Where rooms live between runs: the `UpdateStore` protocol and `MemoryStore`.
+
+A store keeps every room as an append-only log of Yjs updates, each written by one
+*writer* (one loaded `Room` instance) with its own sequence numbers, plus at most one
+snapshot that records which sequence numbers of which writer it covers. Loading replays the
+snapshot and then every entry it does not cover; compaction writes a new snapshot first and
+deletes covered entries after, so a crash at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from pycrdt import Doc
+
+from .room import Room
+from .types import RoomName, Update, validate_room_name
+
+log = logging.getLogger("crdt_sync.store")
+
+DEFAULT_COMPACT_EVERY = 1000
+EMPTY_UPDATE = b"\x00\x00"
+
+Snapshot: TypeAlias = "tuple[Update, Coverage]"
+SnapshotBuilder: TypeAlias = "Callable[[Snapshot | None], Snapshot]"
+
+
+@runtime_checkable
+class UpdateStore(Protocol):
+    """What every store offers."""
+
+    def load(self, name: RoomName) -> Room:
+        """A room rebuilt from what is stored; it persists its own later changes."""
+
+    def rooms(self) -> list[RoomName]:
+        """Names of the rooms that have stored data."""
+
+    def delete(self, name: RoomName) -> None:
+        """Remove a room's data for good."""
+
+    def compact(self, name: RoomName) -> None:
+        """Replace a room's log by one snapshot (atomically: a crash loses nothing)."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class Coverage(dict[str, int]):
+    """writer id -> highest sequence number a snapshot includes."""
+
+    def merged(self, other: dict[str, int]) -> Coverage:
+        out = Coverage(self)
+        for writer, seq in other.items():
+            out[writer] = max(out.get(writer, 0), seq)
+        return out
+
+
+class LogStore:
+    """The log-and-snapshot logic shared by stores; subclasses provide the primitives.
+
+    Args:
+        compact_every: A loaded room compacts itself after this many appended updates.
+    """
+
+    def __init__(self, *, compact_every: int = DEFAULT_COMPACT_EVERY) -> None:
+        self.compact_every = compact_every
+
+    # --- primitives --------------------------------------------------------------
+    def _writers(self, name: RoomName) -> list[str]:
+        raise NotImplementedError
+
+    def _register_writer(self, name: RoomName, writer: str) -> None:
+        raise NotImplementedError
+
+    def _append(self, name: RoomName, writer: str, seq: int, update: Update) -> None:
+        raise NotImplementedError
+
+    def _entry(self, name: RoomName, writer: str, seq: int) -> Update | None:
+        raise NotImplementedError
+
+    def _snapshot(self, name: RoomName) -> tuple[Update, Coverage] | None:
+        raise NotImplementedError
+
+    def _swap_snapshot(self, name: RoomName, build: SnapshotBuilder) -> tuple[Coverage, Coverage]:
+        """Replace the snapshot atomically under a lock; returns (old, new) coverage."""
+        raise NotImplementedError
+
+    def _drop_entries(self, name: RoomName, old: Coverage, new: Coverage) -> None:
+        raise NotImplementedError
+
+    def _quarantine(self, name: RoomName, label: str, data: Update, reason: str) -> None:
+        raise NotImplementedError
+
+    # --- shared logic ------------------------------------------------------------
+    def _read(self, name: RoomName) -> tuple[list[tuple[str, Update]], Coverage]:
+        """Every stored update of a room in replay order, and what was read per writer."""
+        entries: list[tuple[str, Update]] = []
+        snapshot = self._snapshot(name)
+        covered = Coverage()
+        if snapshot is not None:
+            entries.append(("snapshot", snapshot[0]))
+            covered = Coverage(snapshot[1])
+        read = Coverage(covered)
+        for writer in self._writers(name):
+            seq = covered.get(writer, 0) + 1
+            while (data := self._entry(name, writer, seq)) is not None:
+                entries.append((f"{writer}:{seq}", data))
+                read[writer] = seq
+                seq += 1
+        return entries, read
+
+    def load(self, name: RoomName) -> Room:
+        """A room rebuilt from what is stored; it persists its own later changes.
+
+        A stored entry that cannot be applied is quarantined and reported in the log with
+        the room, its sequence number and the reason; everything else still loads.
+
+        Args:
+            name: The room's name.
+
+        Returns:
+            The room.
+        """
+        validate_room_name(name)
+        room = Room(name)
+        entries, read = self._read(name)
+        failures = room.load_updates(iter(entries))
+        by_label = dict(entries)
+        for label, reason in failures:
+            log.warning(
+                "room %r: stored update %s cannot be applied and was quarantined: %s",
+                name,
+                label,
+                reason,
+            )
+            self._quarantine(name, label, by_label[label], reason)
+        _Persister(self, room, read)
+        return room
+
+    def compact(self, name: RoomName) -> None:
+        """Replace a room's stored log by one snapshot.
+
+        Args:
+            name: The room's name.
+        """
+        validate_room_name(name)
+        scratch = Room(name)
+        entries, read = self._read(name)
+        scratch.load_updates(iter(entries))
+        self._compact_from(name, scratch.export(), read)
+
+    def _compact_from(self, name: RoomName, state: Update, covers: Coverage) -> None:
+        def build(old: tuple[Update, Coverage] | None) -> tuple[Update, Coverage]:
+            if old is None:
+                return state, covers
+            # Whatever another compaction put in the snapshot stays in it.
+            doc: Doc[Any] = Doc()
+            doc.apply_update(old[0])
+            doc.apply_update(state)
+            return doc.get_update(), old[1].merged(covers)
+
+        old, new = self._swap_snapshot(name, build)
+        self._drop_entries(name, old, new)
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+
+
+class _Persister:
+    """Appends a room's updates to its store, and compacts now and then."""
+
+    def __init__(self, store: LogStore, room: Room, read: Coverage) -> None:
+        self.store, self.room, self.read = store, room, read
+        self.writer = uuid.uuid4().hex[:16]
+        self.seq = 0
+        self.since_compaction = 0
+        self.backlog: list[Update] = []
+        self.registered = False
+        self.lock = threading.Lock()
+        room.add_update_hook(self)
+
+    def __call__(self, update: Update, _origin: object) -> None:
+        with self.lock:
+            self.backlog.append(update)
+            try:
+                if not self.registered:
+                    self.store._register_writer(self.room.name, self.writer)
+                    self.registered = True
+                while self.backlog:
+                    self.store._append(self.room.name, self.writer, self.seq + 1, self.backlog[0])
+                    self.seq += 1
+                    self.backlog.pop(0)
+                    self.since_compaction += 1
+            except Exception:
+                # Kept in memory and written with the next update; the room stays usable.
+                log.exception(
+                    "room %r: could not persist %d update(s); will retry on the next change",
+                    self.room.name,
+                    len(self.backlog),
+                )
+                return
+            if self.store.compact_every and self.since_compaction >= self.store.compact_every:
+                self.since_compaction = 0
+                try:
+                    covers = Coverage(self.read)
+                    covers[self.writer] = self.seq
+                    self.store._compact_from(self.room.name, self.room.export(), covers)
+                except Exception:
+                    log.exception("room %r: compaction failed (nothing lost)", self.room.name)
+
+
+class MemoryStore(LogStore):
+    """Keeps rooms in this process's memory only; for tests and throwaway apps."""
+
+    def __init__(self, *, compact_every: int = DEFAULT_COMPACT_EVERY) -> None:
+        super().__init__(compact_every=compact_every)
+        self._lock = threading.RLock()
+        self._logs: dict[RoomName, dict[str, dict[int, Update]]] = {}
+        self._snapshots: dict[RoomName, tuple[Update, Coverage]] = {}
+        self.quarantined: dict[tuple[RoomName, str], tuple[Update, str]] = {}
+
+    def rooms(self) -> list[RoomName]:
+        with self._lock:
+            return sorted(set(self._logs) | set(self._snapshots))
+
+    def delete(self, name: RoomName) -> None:
+        with self._lock:
+            self._logs.pop(name, None)
+            self._snapshots.pop(name, None)
+
+    def _writers(self, name: RoomName) -> list[str]:
+        with self._lock:
+            return list(self._logs.get(name, {}))
+
+    def _register_writer(self, name: RoomName, writer: str) -> None:
+        with self._lock:
+            self._logs.setdefault(name, {}).setdefault(writer, {})
+
+    def _append(self, name: RoomName, writer: str, seq: int, update: Update) -> None:
+        with self._lock:
+            self._logs.setdefault(name, {}).setdefault(writer, {})[seq] = update
+
+    def _entry(self, name: RoomName, writer: str, seq: int) -> Update | None:
+        with self._lock:
+            return self._logs.get(name, {}).get(writer, {}).get(seq)
+
+    def _snapshot(self, name: RoomName) -> tuple[Update, Coverage] | None:
+        with self._lock:
+            return self._snapshots.get(name)
+
+    def _swap_snapshot(self, name: RoomName, build: SnapshotBuilder) -> tuple[Coverage, Coverage]:
+        with self._lock:
+            old = self._snapshots.get(name)
+            new = build(old)
+            self._snapshots[name] = new
+            return (old[1] if old else Coverage()), new[1]
+
+    def _drop_entries(self, name: RoomName, old: Coverage, new: Coverage) -> None:
+        with self._lock:
+            for writer, seq in new.items():
+                entries = self._logs.get(name, {}).get(writer, {})
+                for s in [s for s in entries if s <= seq]:
+                    del entries[s]
+
+    def _quarantine(self, name: RoomName, label: str, data: Update, reason: str) -> None:
+        with self._lock:
+            self.quarantined[(name, label)] = (data, reason)
+            writer, _, seq = label.partition(":")
+            if seq:
+                self._logs[name][writer][int(seq)] = EMPTY_UPDATE
+            else:
+                self._snapshots.pop(name, None)
