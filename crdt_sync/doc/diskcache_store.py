@@ -12,6 +12,7 @@ writes under its own writer id).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 from pathlib import Path
@@ -19,8 +20,10 @@ from pathlib import Path
 import diskcache
 
 from .errors import StoreError
-from .store import Coverage, LogStore, SnapshotBuilder
-from .types import RoomName, Update
+from .store import EMPTY_UPDATE, Coverage, LogStore, SnapshotBuilder
+from .types import RoomName, Update, validate_room_name
+
+log = logging.getLogger("crdt_sync.store")
 
 SEP = "\x1f"  # a control character: never part of a valid room name
 SNAPSHOT_MAGIC = b"CRDTSNAP1"
@@ -37,7 +40,9 @@ def _unpack_snapshot(blob: bytes) -> tuple[Update, Coverage]:
     offset = len(SNAPSHOT_MAGIC)
     (size,) = struct.unpack(">I", blob[offset : offset + 4])
     header = json.loads(blob[offset + 4 : offset + 4 + size])
-    return blob[offset + 4 + size :], Coverage({str(k): int(v) for k, v in header.items()})
+    if not isinstance(header, dict) or not all(type(v) is int for v in header.values()):
+        raise ValueError("snapshot header is not a map of writer to sequence number")
+    return blob[offset + 4 + size :], Coverage({str(k): v for k, v in header.items()})
 
 
 class DiskCacheStore(LogStore):
@@ -78,7 +83,10 @@ class DiskCacheStore(LogStore):
         return sorted(names)
 
     def delete(self, name: RoomName) -> None:
-        with diskcache.Lock(self._meta, f"lock{SEP}{name}"):
+        validate_room_name(name)
+        # A SQLite transaction, not a diskcache.Lock: a process killed inside it leaves
+        # no lock behind (and diskcache pickles a Lock's value).
+        with self._meta.transact():
             for writer in self._writers(name):
                 seq = 1
                 misses = 0
@@ -137,8 +145,10 @@ class DiskCacheStore(LogStore):
         try:
             return _unpack_snapshot(bytes(blob))
         except (ValueError, struct.error) as exc:
-            self._quarantine(name, "snapshot", bytes(blob), f"unreadable snapshot: {exc}")
-            return None
+            reason = f"unreadable snapshot: {exc}"
+            log.warning("room %r: stored snapshot was quarantined: %s", name, reason)
+            self._quarantine(name, "snapshot", bytes(blob), reason)
+            return self._snapshot(name)  # the empty one that replaced it
 
     def _covered(self, name: RoomName) -> Coverage:
         snapshot = self._snapshot(name)
@@ -146,7 +156,8 @@ class DiskCacheStore(LogStore):
 
     def _swap_snapshot(self, name: RoomName, build: SnapshotBuilder) -> tuple[Coverage, Coverage]:
         # One compaction per room at a time, across processes; the swap itself is a single
-        # key write, so readers see either the old snapshot or the new one.
+        # key write, so readers see either the old snapshot or the new one. A SQLite
+        # transaction: a process killed inside it holds nothing afterwards.
         with diskcache.Lock(self._meta, f"lock{SEP}{name}", expire=300):
             old = self._snapshot(name)
             update, covered = build(old)
@@ -155,7 +166,7 @@ class DiskCacheStore(LogStore):
 
     def _drop_entries(self, name: RoomName, old: Coverage, new: Coverage) -> None:
         deleted_key = f"deleted{SEP}{name}"
-        deleted = Coverage(json.loads(self._meta.get(deleted_key) or "{}"))
+        deleted = self._deleted(name)
         for writer, upto in new.items():
             for seq in range(deleted.get(writer, 0) + 1, upto + 1):
                 self._log.delete(self._key(name, writer, seq))
@@ -170,6 +181,22 @@ class DiskCacheStore(LogStore):
         writer, _, seq = label.partition(":")
         if seq:
             # Keep the sequence unbroken, so the entries after it still load.
-            self._log.set(self._key(name, writer, int(seq)), b"\x00\x00")
-        else:
-            self._meta.delete(f"snapshot{SEP}{name}")
+            self._log.set(self._key(name, writer, int(seq)), EMPTY_UPDATE)
+            return
+        # An empty snapshot covering as much, so the entries after it still load; unless
+        # a compaction replaced the bad one meanwhile.
+        key = f"snapshot{SEP}{name}"
+        with self._meta.transact():
+            blob = self._meta.get(key)
+            if blob is None:
+                return
+            try:
+                update, covered = _unpack_snapshot(bytes(blob))
+            except (ValueError, struct.error):
+                update, covered = bytes(blob), self._deleted(name)
+            if update == data:
+                self._meta.set(key, _pack_snapshot(EMPTY_UPDATE, covered))
+
+    def _deleted(self, name: RoomName) -> Coverage:
+        """What compactions deleted from the log: writer -> highest deleted seq."""
+        return Coverage(json.loads(self._meta.get(f"deleted{SEP}{name}") or "{}"))

@@ -110,10 +110,11 @@ class Room(MutableMapping[str, Any]):
         self._depth = 0
         self._origin: Origin | None = None
         self._changed: set[str] = set()
+        self._kinds_touched: dict[str, Any] = {}  # key -> new kind, since last adopted
         self._updates: list[Update] = []
         # Events waiting to be delivered to observers, in transaction order.
         self._outbox: list[RoomEvent] = []
-        self._delivery = threading.RLock()
+        self._delivery = threading.Lock()
         self._delivering = threading.local()
         self._doc.observe(lambda event: self._updates.append(event.update))
         self._registers.observe(lambda event: self._changed.update(event.keys))
@@ -228,13 +229,14 @@ class Room(MutableMapping[str, Any]):
         if not isinstance(key, str) or not key:
             raise TypeError(f"container keys are non-empty str, got {key!r}")
         with self._lock:
-            wrapper = self._wrappers.get(key)
-            if wrapper is not None and wrapper.kind == kind:
-                return wrapper
             holds = self._kinds.get(key)
+            wrapper = self._wrappers.get(key)
+            if wrapper is not None and wrapper.kind == kind == holds:
+                return wrapper
             if holds is None and key in self._registers:
                 holds = "register"
             if holds not in (None, kind):
+                # Also when a concurrent creation of another kind won this key.
                 raise KindMismatch(self.name, key, str(holds), kind)
             if holds is None:
                 with self.transaction():
@@ -268,6 +270,7 @@ class Room(MutableMapping[str, Any]):
         for key, change in event.keys.items():
             self._changed.add(key)
             old, new = change.get("oldValue"), change.get("newValue")
+            self._kinds_touched[key] = new
             if change.get("action") == "update" and old != new:
                 # Two replicas gave one key two kinds; the map's rule picked one everywhere.
                 log.warning(
@@ -284,7 +287,10 @@ class Room(MutableMapping[str, Any]):
 
     def _adopt_new_roots(self) -> None:
         # Containers created by other replicas arrive as kinds entries; give them a type.
-        for key, kind in list(self._kinds.items()):
+        # Only the entries this transaction touched: a scan of all keys per write would
+        # make every write cost O(keys).
+        touched, self._kinds_touched = self._kinds_touched, {}
+        for key, kind in touched.items():
             if kind in _ROOT_TYPES and f"{kind}:{key}" not in self._roots:
                 self._root(key, kind)
                 self._changed.add(key)
@@ -380,15 +386,18 @@ class Room(MutableMapping[str, Any]):
             self._update_hooks.append(hook)
 
     def _deliver(self) -> None:
+        # One thread at a time delivers, in order; a thread that finds another delivering
+        # leaves its events to it (never waits: an observer may be waiting for a lock this
+        # thread holds). The deliverer re-checks after letting go, so nothing is stranded.
         if getattr(self._delivering, "active", False):
-            return  # an outer frame of this thread is delivering; it will pick these up
-        with self._delivery:
+            return  # an outer frame of this thread is delivering; it picks these up
+        while self._delivery.acquire(blocking=False):
             self._delivering.active = True
             try:
                 while True:
                     with self._lock:
                         if not self._outbox:
-                            return
+                            break
                         event = self._outbox.pop(0)
                         observers = list(self._observers)
                     for callback in observers:
@@ -398,6 +407,10 @@ class Room(MutableMapping[str, Any]):
                             log.exception("room %r: observer %r failed", self.name, callback)
             finally:
                 self._delivering.active = False
+                self._delivery.release()
+            with self._lock:
+                if not self._outbox:
+                    return
 
     # ------------------------------------------------------------------ undo
 

@@ -98,20 +98,25 @@ class LogStore:
     # --- shared logic ------------------------------------------------------------
     def _read(self, name: RoomName) -> tuple[list[tuple[str, Update]], Coverage]:
         """Every stored update of a room in replay order, and what was read per writer."""
-        entries: list[tuple[str, Update]] = []
-        snapshot = self._snapshot(name)
-        covered = Coverage()
-        if snapshot is not None:
-            entries.append(("snapshot", snapshot[0]))
-            covered = Coverage(snapshot[1])
-        read = Coverage(covered)
-        for writer in self._writers(name):
-            seq = covered.get(writer, 0) + 1
-            while (data := self._entry(name, writer, seq)) is not None:
-                entries.append((f"{writer}:{seq}", data))
-                read[writer] = seq
-                seq += 1
-        return entries, read
+        while True:
+            entries: list[tuple[str, Update]] = []
+            snapshot = self._snapshot(name)
+            covered = Coverage()
+            if snapshot is not None:
+                entries.append(("snapshot", snapshot[0]))
+                covered = Coverage(snapshot[1])
+            read = Coverage(covered)
+            for writer in self._writers(name):
+                seq = covered.get(writer, 0) + 1
+                while (data := self._entry(name, writer, seq)) is not None:
+                    entries.append((f"{writer}:{seq}", data))
+                    read[writer] = seq
+                    seq += 1
+            # A compaction that swapped the snapshot meanwhile may have deleted entries
+            # this read expected to find after the old one: read again.
+            again = self._snapshot(name)
+            if (again[1] if again else None) == (snapshot[1] if snapshot else None):
+                return entries, read
 
     def load(self, name: RoomName) -> Room:
         """A room rebuilt from what is stored; it persists its own later changes.
@@ -228,6 +233,7 @@ class MemoryStore(LogStore):
             return sorted(set(self._logs) | set(self._snapshots))
 
     def delete(self, name: RoomName) -> None:
+        validate_room_name(name)
         with self._lock:
             self._logs.pop(name, None)
             self._snapshots.pop(name, None)
@@ -272,5 +278,6 @@ class MemoryStore(LogStore):
             writer, _, seq = label.partition(":")
             if seq:
                 self._logs[name][writer][int(seq)] = EMPTY_UPDATE
-            else:
-                self._snapshots.pop(name, None)
+            elif name in self._snapshots and self._snapshots[name][0] == data:
+                # Still covering as much, so that the entries after it keep loading.
+                self._snapshots[name] = (EMPTY_UPDATE, self._snapshots[name][1])

@@ -83,11 +83,16 @@ def rebase_edits(base: str, new: str, current: str) -> list[TextEdit]:
     if base == current:
         return diff_edits(current, new)
     # Where each character of ``base`` sits in ``current`` (None: someone removed it).
-    where: list[int | None] = [None] * len(base)
-    matcher = SequenceMatcher(None, base, current, autojunk=False)
-    for a, b, size in matcher.get_matching_blocks():
-        for offset in range(size):
-            where[a + offset] = b + offset
+    # Aligned by the same `_opcodes` as the change itself, so that a deletion both sides
+    # made picks the same characters on both sides (``"two three"`` minus ``"two "``
+    # must not look like minus ``"wo t"`` on one side).
+    where: list[int | None] = []
+    done_base = done_current = 0
+    for i1, i2, _j1, j2 in _opcodes(base, current):
+        where.extend(range(done_current, done_current + i1 - done_base))  # unchanged run
+        where.extend([None] * (i2 - i1))
+        done_base, done_current = i2, j2
+    where.extend(range(done_current, done_current + len(base) - done_base))
 
     def after(i: int) -> int:
         # Position just after the nearest surviving character before base position i.

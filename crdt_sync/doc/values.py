@@ -290,7 +290,7 @@ class Table(_Value):
         origin: Any = None,
     ) -> str:
         """Add a row. Returns its id (a new random id unless given)."""
-        row = row_id or uuid.uuid4().hex[:12]
+        row = uuid.uuid4().hex[:12] if row_id is None else row_id
         self._check_id(row)
         encoded = {
             c: codec.encode(v, f"{self.key}[{row!r}][{c!r}]") for c, v in (values or {}).items()

@@ -1,0 +1,349 @@
+"""SessionBinding: one browser session bound to one room.
+
+It decides, on every run, what the person actually changed and what they must be shown:
+
+- An *edit* is a value the browser reports that differs from what that browser was shown.
+  A reported value equal to something the browser was shown *before* the latest push is an
+  *echo* of a page that had not caught up yet: it is never written back (on a shared text
+  it would delete the other person's characters).
+- An edit is applied against what the person was looking at (its *base*), not against the
+  room's current value: text edits are rebased onto the current text, set edits add and
+  remove only what the person added and removed, registers are written (last writer wins).
+- What changed in the room since the last run is written into ``st.session_state`` before
+  the widgets are created, so the widgets show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any, Literal
+
+from ..doc import Room
+
+log = logging.getLogger("crdt_sync.binding")
+
+BridgeKind = Literal["text", "register", "set"]
+
+PRIVATE_PREFIX = "private:"
+SHARED_PREFIX = "shared:"
+MAX_SUPERSEDED = 8
+
+# Widgets whose value is an event or cannot be written through st.session_state.
+NEVER_SYNCED = frozenset(
+    {
+        "button",
+        "download_button",
+        "form_submit_button",
+        "file_uploader",
+        "camera_input",
+        "audio_input",
+        "chat_input",
+        "data_editor",
+        "menu_button",
+        "component",
+        "dataframe_selection",
+        "plotly_chart_selection",
+        "vega_lite_state",
+        "pydeck_selection",
+        "e_charts_chart_selection",
+        "expander",
+        "popover",
+        "tabs",
+        "pagination",
+    }
+)
+TEXT_WIDGETS = frozenset({"text_input", "text_area"})
+SET_WIDGETS = frozenset({"multi_select", "multi_select_button_group"})
+_MISSING: Any = object()
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type (``1``, ``1.0`` and ``True`` are different values)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def classify(widget: str | None, value_type: str | None, value: Any) -> BridgeKind | None:
+    """How a key is shared, from the widget that owns it (None: never synced)."""
+    if widget in NEVER_SYNCED or value_type in ("trigger_value", "json_trigger_value"):
+        return None
+    if widget in TEXT_WIDGETS:
+        return "text"
+    if widget in SET_WIDGETS:
+        return "set"
+    return "register"
+
+
+def _closest_text(candidates: list[Any], value: str) -> str:
+    texts = [c for c in candidates if isinstance(c, str)]
+    if not texts:
+        return ""
+    return max(texts, key=lambda c: SequenceMatcher(None, c, value, autojunk=False).ratio())
+
+
+def _closest_list(candidates: list[Any], value: list[Any]) -> list[Any]:
+    lists = [c for c in candidates if isinstance(c, list | tuple)]
+    if not lists:
+        return []
+
+    def distance(c: Iterable[Any]) -> int:
+        base = list(c)
+        return sum(1 for x in value if x not in base) + sum(1 for x in base if x not in value)
+
+    return list(min(reversed(lists), key=distance))
+
+
+@dataclass
+class KeyState:
+    """What one synced key of one session looks like.
+
+    Attributes:
+        room_key: The key in the room.
+        kind: How it merges.
+        shown: The value this session's page was last given.
+        superseded: Values the page was given before ``shown`` and may still display.
+    """
+
+    room_key: str
+    kind: BridgeKind
+    shown: Any
+    superseded: list[Any] = field(default_factory=list)
+
+    def show(self, value: Any, displayed: Any = _MISSING) -> None:
+        for old in (self.shown, displayed):
+            known = any(same(old, s) for s in self.superseded)
+            if old is not _MISSING and not same(old, value) and not known:
+                self.superseded.append(old)
+        del self.superseded[:-MAX_SUPERSEDED]
+        self.shown = value
+
+
+class SessionBinding:
+    """One session in one room.
+
+    Args:
+        session: The Streamlit session id (also the origin of its changes).
+        room: The room.
+        private_by_default: Only keys wrapped in `shared()` are synced.
+    """
+
+    def __init__(self, session: str, room: Room, *, private_by_default: bool = False) -> None:
+        self.session = session
+        self.room = room
+        self.private_by_default = private_by_default
+        self.read_only = False
+        self.keys: dict[str, KeyState] = {}
+        self.skipped: set[str] = set()
+        self.fragments: set[str | None] = set()
+        self._dirty: set[str] = set()
+        self._first = True
+        self._entry_keys: set[str] = set()
+        self._lock = threading.RLock()  # one run at a time
+        self._dirty_lock = threading.Lock()  # taken by other threads' observers: never nest
+        room.undo_manager(session)  # before any change, so it tracks them all
+
+    # --- keys ------------------------------------------------------------------
+    def room_key(self, key: str) -> str | None:
+        """The room key a widget key maps to (None: not synced)."""
+        if not isinstance(key, str) or key.startswith(("$$", "_crdt_sync", "crdt_sync")):
+            return None
+        if key.startswith(PRIVATE_PREFIX):
+            return None
+        if key.startswith(SHARED_PREFIX):
+            return key[len(SHARED_PREFIX) :] or None
+        return None if self.private_by_default else key
+
+    def widget_key(self, room_key: str) -> str:
+        """The widget key a room key shows up under in this session."""
+        return SHARED_PREFIX + room_key if self.private_by_default else room_key
+
+    # --- changes from the room ---------------------------------------------------
+    def mark_dirty(self, keys: Iterable[str]) -> None:
+        """Note room keys that changed; the next run pulls them. Thread-safe."""
+        with self._dirty_lock:
+            self._dirty.update(keys)
+
+    def has_dirty(self) -> bool:
+        """Whether the room changed since this session last caught up."""
+        with self._dirty_lock:
+            return bool(self._dirty)
+
+    # --- one run -------------------------------------------------------------------
+    def enter(self, state: MutableMapping[str, Any], reported: set[str] | None) -> None:
+        """Before the block's widgets: publish the person's edits, then show the room.
+
+        Args:
+            state: ``st.session_state``.
+            reported: Keys whose value the browser sent with this run (None: unknown).
+        """
+        with self._lock:
+            edits = self._detect(state, reported)
+            log.debug(
+                "enter %s reported=%s edits=%s keys=%s",
+                self.session[:6],
+                reported,
+                edits,
+                {k: (v.shown, v.superseded) for k, v in self.keys.items()},
+            )
+            if edits and self.read_only:
+                for key in edits:
+                    state[key] = self.keys[key].shown
+                edits = {}
+            if edits:
+                self._publish(edits)
+            self._pull(state, edits)
+            self._entry_keys = set(state.keys())
+
+    def exit(
+        self, state: MutableMapping[str, Any], kinds: dict[str, tuple[str | None, str | None]]
+    ) -> bool:
+        """After the block: adopt keys it created, publish values code set in it.
+
+        Args:
+            state: ``st.session_state``.
+            kinds: widget key -> (widget kind, wire value type) for keys new in this run.
+
+        Returns:
+            True if this session must rerun to show room values it could not show yet.
+        """
+        with self._lock:
+            needs_rerun = False
+            edits: dict[str, Any] = {}
+            for key in list(state.keys()):
+                if key in self.skipped:
+                    continue
+                ks = self.keys.get(key)
+                if ks is None:
+                    if key in self._entry_keys:
+                        continue  # made outside the block
+                    needs_rerun |= self._adopt(key, state[key], kinds.get(key, (None, None)))
+                elif not same(state[key], ks.shown):
+                    edits[key] = state[key]
+            if edits and not self.read_only:
+                self._publish(edits)
+                needs_rerun |= self._pull(state, edits, widgets_created=True)
+            elif edits:
+                needs_rerun = True  # read-only: show the room's value again next run
+            return needs_rerun
+
+    def _adopt(self, key: str, value: Any, kind: tuple[str | None, str | None]) -> bool:
+        room_key = self.room_key(key)
+        bridge_kind = classify(kind[0], kind[1], value)
+        if room_key is None or bridge_kind is None:
+            self.skipped.add(key)
+            return False
+        held = self.room.kinds().get(room_key)
+        if held is not None:
+            # The room already has it (set by someone since this run started): show it next run.
+            if held in ("text", "register", "set"):
+                self.keys[key] = KeyState(room_key, held, value)  # type: ignore[arg-type]
+            self.mark_dirty([room_key])
+            return True
+        self.keys[key] = KeyState(room_key, bridge_kind, _MISSING)
+        if not self.read_only:
+            self._publish({key: value})
+        self.keys[key].shown = value
+        return False
+
+    def _detect(self, state: MutableMapping[str, Any], reported: set[str] | None) -> dict[str, Any]:
+        edits: dict[str, Any] = {}
+        for key, ks in self.keys.items():
+            if key not in state:
+                continue
+            value = state[key]
+            fresh = reported is None or key in reported
+            if same(value, ks.shown):
+                if fresh:
+                    ks.superseded.clear()  # the page shows what it was given
+                continue
+            if fresh and any(same(value, old) for old in ks.superseded):
+                state[key] = ks.shown  # an echo of an older page: show the current value
+                continue
+            edits[key] = value
+        return edits
+
+    def _publish(self, edits: dict[str, Any]) -> None:
+        with self.room.transaction(origin=self.session):
+            for key, value in edits.items():
+                ks = self.keys[key]
+                candidates = [*ks.superseded, ks.shown]
+                if ks.kind == "text":
+                    new = "" if value is None else str(value)
+                    base = _closest_text(candidates, new)
+                    self.room.text(ks.room_key).update(new, base=base)
+                elif ks.kind == "set":
+                    new_items = list(value or [])
+                    base_items = _closest_list(candidates, new_items)
+                    target = self.room.set(ks.room_key)
+                    for item in base_items:
+                        if item not in new_items:
+                            target.discard(item)
+                    for item in new_items:
+                        if item not in base_items:
+                            target.add(item)
+                else:
+                    self.room[ks.room_key] = value
+                ks.superseded.clear()
+
+    def _read(self, room_key: str, kind: str, current: Any) -> Any:
+        if kind == "text":
+            return str(self.room.text(room_key))
+        if kind == "set":
+            items = self.room.set(room_key).to_list()
+            # Keep the order the page already shows; newcomers go last.
+            ordered = [x for x in (current if isinstance(current, list) else []) if x in items]
+            return ordered + [x for x in items if x not in ordered]
+        return self.room[room_key]
+
+    def _pull(
+        self,
+        state: MutableMapping[str, Any],
+        edits: dict[str, Any],
+        *,
+        widgets_created: bool = False,
+    ) -> bool:
+        """Show what changed in the room; True if some of it must wait for the next run."""
+        behind = False
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        kinds = self.room.kinds()
+        if self._first:
+            dirty |= set(kinds)
+            self._first = False
+        dirty |= {self.keys[k].room_key for k in edits}
+        for room_key in dirty:
+            kind = kinds.get(room_key)
+            if kind not in ("text", "register", "set"):
+                continue
+            key = self.widget_key(room_key)
+            if key in self.skipped:
+                continue
+            current = state.get(key, _MISSING)
+            try:
+                value = self._read(room_key, kind, current)
+            except KeyError:
+                continue
+            ks = self.keys.get(key)
+            if ks is None:
+                ks = self.keys[key] = KeyState(room_key, kind, _MISSING)  # type: ignore[arg-type]
+            if widgets_created:
+                # The widgets exist: the page keeps showing `current` until the next run.
+                if not same(current, value):
+                    self.mark_dirty([room_key])
+                    behind = True
+                ks.show(current)
+                continue
+            if not same(current, value):
+                state[key] = value
+            ks.show(value, current)
+        return behind
