@@ -400,9 +400,7 @@ print(json.dumps({{"before": before, "after": peak_mib(), "accepted": accepted,
 
 
 def _peak_memory(guarded: bool) -> dict[str, float]:
-    script = _MEMORY_SCRIPT.format(
-        guarded=guarded, seed=BLOB_SEED, count=BLOB_COUNT, unguarded=500
-    )
+    script = _MEMORY_SCRIPT.format(guarded=guarded, seed=BLOB_SEED, count=BLOB_COUNT, unguarded=500)
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],
         capture_output=True,

@@ -158,7 +158,7 @@ class DiskCacheStore(LogStore):
         # One compaction per room at a time, across processes; the swap itself is a single
         # key write, so readers see either the old snapshot or the new one. A SQLite
         # transaction: a process killed inside it holds nothing afterwards.
-        with diskcache.Lock(self._meta, f"lock{SEP}{name}", expire=300):
+        with self._meta.transact():
             old = self._snapshot(name)
             update, covered = build(old)
             self._meta.set(f"snapshot{SEP}{name}", _pack_snapshot(update, covered))

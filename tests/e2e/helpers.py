@@ -372,7 +372,7 @@ def set_slider(
     with expect_rerun(page, timeout):
         inp.focus(timeout=timeout)
         for _ in range(abs(presses)):
-            inp.press(key, timeout=timeout)
+            page.keyboard.press(key)  # ~3x faster than inp.press (no re-resolve/focus)
         page.wait_for_function(
             "([el, v, eps]) => Math.abs(Number(el.value) - v) < eps",
             arg=[inp.element_handle(timeout=timeout), value, step / 2],
