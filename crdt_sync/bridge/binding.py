@@ -88,7 +88,10 @@ def _closest_text(candidates: list[Any], value: str) -> str:
     texts = [c for c in candidates if isinstance(c, str)]
     if not texts:
         return ""
-    return max(texts, key=lambda c: SequenceMatcher(None, c, value, autojunk=False).ratio())
+    # Ties go to the most recent view (candidates are oldest first).
+    return max(
+        reversed(texts), key=lambda c: SequenceMatcher(None, c, value, autojunk=False).ratio()
+    )
 
 
 def _closest_list(candidates: list[Any], value: list[Any]) -> list[Any]:
@@ -155,7 +158,9 @@ class SessionBinding:
     # --- keys ------------------------------------------------------------------
     def room_key(self, key: str) -> str | None:
         """The room key a widget key maps to (None: not synced)."""
-        if not isinstance(key, str) or key.startswith(("$$", "_crdt_sync", "crdt_sync")):
+        if not isinstance(key, str) or key.startswith(
+            ("$$", "_crdt_sync", "crdt_sync", "FormSubmitter:")
+        ):
             return None
         if key.startswith(PRIVATE_PREFIX):
             return None
@@ -205,13 +210,18 @@ class SessionBinding:
             self._entry_keys = set(state.keys())
 
     def exit(
-        self, state: MutableMapping[str, Any], kinds: dict[str, tuple[str | None, str | None]]
+        self,
+        state: MutableMapping[str, Any],
+        kinds: dict[str, tuple[str | None, str | None]],
+        clearing: set[str] | frozenset[str] = frozenset(),
     ) -> bool:
         """After the block: adopt keys it created, publish values code set in it.
 
         Args:
             state: ``st.session_state``.
             kinds: widget key -> (widget kind, wire value type) for keys new in this run.
+            clearing: keys of widgets in forms that clear on submit: they stay local (what
+                was submitted is an event; afterwards the fields are empty on every page).
 
         Returns:
             True if this session must rerun to show room values it could not show yet.
@@ -226,6 +236,9 @@ class SessionBinding:
                 if ks is None:
                     if key in self._entry_keys:
                         continue  # made outside the block
+                    if key in clearing:
+                        self.skipped.add(key)
+                        continue
                     needs_rerun |= self._adopt(key, state[key], kinds.get(key, (None, None)))
                 elif not same(state[key], ks.shown):
                     edits[key] = state[key]
@@ -293,7 +306,9 @@ class SessionBinding:
                             target.add(item)
                 else:
                     self.room[ks.room_key] = value
+                # The page shows what it sent; older views are gone from it.
                 ks.superseded.clear()
+                ks.shown = value
 
     def _read(self, room_key: str, kind: str, current: Any) -> Any:
         if kind == "text":

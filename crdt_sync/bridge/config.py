@@ -81,6 +81,9 @@ def configure(store: str | None = None) -> Hub:
             _hub.close()
         _hub = Hub(new_store)
         _spec = spec
+        attach = getattr(new_store, "attach_hub", None)
+        if attach is not None:  # the Redis relay stops following rooms the hub closed
+            attach(_hub)
         return _hub
 
 

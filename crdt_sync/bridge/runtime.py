@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -315,3 +316,82 @@ def silence_value_warning() -> None:
             config.set_option("global.disableWidgetStateDuplicationWarning", True, "crdt_sync")
     except Exception as exc:
         _warn_once("config.disableWidgetStateDuplicationWarning", exc)
+
+
+class FormWatch:
+    """What the forms created inside a block look like (read off the messages sent)."""
+
+    def __init__(self) -> None:
+        self.clearing_forms: set[str] = set()
+        self.widget_forms: dict[str, str] = {}  # widget id -> form id
+
+    def see(self, msg: Any) -> None:
+        if msg.WhichOneof("type") != "delta":
+            return
+        delta = msg.delta
+        kind = delta.WhichOneof("type")
+        if kind == "add_block" and delta.add_block.WhichOneof("type") == "form":
+            form = delta.add_block.form
+            if form.clear_on_submit:
+                self.clearing_forms.add(form.form_id)
+        elif kind == "new_element":
+            element = delta.new_element
+            which = element.WhichOneof("type")
+            proto = getattr(element, which) if which else None
+            form_id = getattr(proto, "form_id", "")
+            widget_id = getattr(proto, "id", "")
+            if form_id and widget_id:
+                self.widget_forms[widget_id] = form_id
+
+    def clearing_keys(self) -> set[str]:
+        """User keys of widgets inside ``st.form(clear_on_submit=True)`` forms."""
+        state = _session_state_internals()
+        keys: set[str] = set()
+        if state is None:
+            return keys
+        for widget_id, form_id in self.widget_forms.items():
+            if form_id in self.clearing_forms:
+                try:
+                    keys.add(state._key_id_mapper.get_key_from_id(widget_id))
+                except (KeyError, AttributeError):
+                    continue
+        return keys
+
+
+@contextmanager
+def watch_forms() -> Iterator[FormWatch]:
+    """Notice which widgets created in the block sit in forms that clear on submit."""
+    watch = FormWatch()
+    ctx = _ctx()
+    original = getattr(ctx, "_enqueue", None)
+    if ctx is None or original is None:
+        yield watch
+        return
+
+    def enqueue(msg: Any) -> None:
+        try:
+            watch.see(msg)
+        except Exception as exc:
+            _warn_once("ForwardMsg form fields", exc)
+        original(msg)
+
+    ctx._enqueue = enqueue
+    try:
+        yield watch
+    finally:
+        ctx._enqueue = original
+
+
+def is_run_stopped(exc: BaseException) -> bool:
+    """Whether ``exc`` is Streamlit stopping this run (a newer run replaces it).
+
+    A stopped run's session-state changes are not the person's final word: the new run
+    replays the click that interrupted it, so nothing from the stopped run is published.
+    """
+    try:
+        from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+        return isinstance(exc, StopException)
+    except Exception as err:
+        _warn_once("StopException", err)
+        return False

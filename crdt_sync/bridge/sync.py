@@ -20,8 +20,9 @@ import streamlit as st
 
 from ..doc import Room, validate_room_name
 from . import runtime
-from .binding import PRIVATE_PREFIX, SHARED_PREFIX
+from .binding import PRIVATE_PREFIX, SHARED_PREFIX, SessionBinding
 from .sessions import registry
+from .status import connection_warning
 
 log = logging.getLogger("crdt_sync.sync")
 _warned_outside = False
@@ -96,26 +97,35 @@ def sync(
         yield hub().open(room)
         return
     runtime.silence_value_warning()
+    connection_warning()  # a store that lost its server (Redis) says so
     binding = registry.bind(session, room, private_by_default=private_by_default)
     binding.read_only = read_only
     binding.fragments.add(runtime.fragment_id())
     state = st.session_state
     binding.enter(state, runtime.reported_keys())  # type: ignore[arg-type]
-    before = set(state.keys())
     if read_only:
         css_key = "crdt_ro_" + hashlib.sha1(room.encode()).hexdigest()[:10]
         st.html(READ_ONLY_CSS.format(key=css_key))
         container: Any = st.container(key=css_key)
     else:
         container = nullcontext()
+    forms = runtime.FormWatch()
     try:
-        with container:
+        with container, runtime.watch_forms() as forms:
             yield binding.room
-    finally:
-        new_keys = {
-            key: (runtime.widget_kind(key), runtime.widget_value_type(key))
-            for key in map(str, state.keys())
-            if key not in before and key not in binding.keys and key not in binding.skipped
-        }
-        if binding.exit(state, new_keys):  # type: ignore[arg-type]
-            runtime.scheduler.push(session, set(binding.fragments) or {None})
+    except BaseException as exc:
+        if not runtime.is_run_stopped(exc):
+            _leave(session, binding, state, forms)
+        raise
+    _leave(session, binding, state, forms)
+
+
+def _leave(session: str, binding: SessionBinding, state: Any, forms: runtime.FormWatch) -> None:
+    """After the block: adopt the keys it created and publish values code set in it."""
+    new_keys = {
+        key: (runtime.widget_kind(key), runtime.widget_value_type(key))
+        for key in map(str, state.keys())
+        if key not in binding.keys and key not in binding.skipped
+    }
+    if binding.exit(state, new_keys, forms.clearing_keys()):
+        runtime.scheduler.push(session, set(binding.fragments) or {None})

@@ -42,31 +42,30 @@ def room_selector(
     """
     hub = config.hub()
     created = st.session_state.get(f"{key}__created", [])
-    rooms = sorted(set(hub.rooms()) | set(created) | ({default} if default else set()))
-    options = [_NONE, *rooms, _NEW]
-    if key not in st.session_state and default:
-        st.session_state[key] = default
-    with st.sidebar:
-        choice = st.selectbox(label, options, key=key)
-        if choice == _NEW:
-            with st.form(f"{key}__form", clear_on_submit=True, border=False):
-                name = st.text_input("New room name", key=f"{key}__name")
-                if st.form_submit_button("Create"):
-                    try:
-                        validate_room_name(name.strip())
-                    except ValueError as exc:
-                        st.error(str(exc))
-                    else:
-                        st.session_state[f"{key}__created"] = [*created, name.strip()]
-                        st.session_state[f"{key}__pending"] = name.strip()
-                        st.rerun()
-            return None
     pending = st.session_state.pop(f"{key}__pending", None)
     if pending:
-        # Applied on the rerun right after creation, before the selectbox exists.
+        # Select the room created in the previous run, before the selectbox exists.
         st.session_state[key] = pending
-        st.rerun()
-    return None if choice in (_NONE, None) else str(choice)
+    elif key not in st.session_state and default:
+        st.session_state[key] = default
+    rooms = sorted(set(hub.rooms()) | set(created) | ({default} if default else set()))
+    options = [_NONE, *rooms, _NEW]
+    with st.sidebar:
+        choice = st.selectbox(label, options, key=key)
+        if choice != _NEW:
+            return None if choice in (_NONE, None) else str(choice)
+        with st.form(f"{key}__form", clear_on_submit=True, border=False):
+            name = st.text_input("New room name", key=f"{key}__name")
+            if st.form_submit_button("Create"):
+                try:
+                    validate_room_name(name.strip())
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[f"{key}__created"] = [*created, name.strip()]
+                    st.session_state[f"{key}__pending"] = name.strip()
+                    st.rerun()
+    return None
 
 
 def set_name(name: str | None) -> None:

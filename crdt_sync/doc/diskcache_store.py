@@ -168,8 +168,9 @@ class DiskCacheStore(LogStore):
         deleted_key = f"deleted{SEP}{name}"
         deleted = self._deleted(name)
         for writer, upto in new.items():
-            for seq in range(deleted.get(writer, 0) + 1, upto + 1):
-                self._log.delete(self._key(name, writer, seq))
+            with self._log.transact():  # one commit, not one per entry
+                for seq in range(deleted.get(writer, 0) + 1, upto + 1):
+                    self._log.delete(self._key(name, writer, seq))
             deleted[writer] = max(deleted.get(writer, 0), upto)
             self._meta.set(deleted_key, json.dumps(dict(deleted)))
 

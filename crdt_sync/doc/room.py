@@ -22,8 +22,10 @@ back an update until the updates before it have arrived.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -63,6 +65,22 @@ _WRAPPERS: dict[str, type[Any]] = {
 }
 W = TypeVar("W")
 _MISSING = object()
+
+
+def _weakly(method: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A pycrdt callback that calls a room's method without keeping the room alive.
+
+    pycrdt holds callbacks in subscriptions the garbage collector cannot look into, so a
+    callback that holds its room would keep the room and its document alive for ever.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(event: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(event)
+
+    return call
 
 
 def _is_panic(exc: BaseException) -> bool:
@@ -116,9 +134,11 @@ class Room(MutableMapping[str, Any]):
         self._outbox: list[RoomEvent] = []
         self._delivery = threading.Lock()
         self._delivering = threading.local()
-        self._doc.observe(lambda event: self._updates.append(event.update))
-        self._registers.observe(lambda event: self._changed.update(event.keys))
-        self._kinds.observe(self._on_kinds_changed)
+        # pycrdt's Doc.observe keeps the Doc alive from its own subscription, a cycle
+        # the garbage collector cannot see: end it when the room goes away.
+        watch = self._doc.observe(_weakly(self._on_update))
+        weakref.finalize(self, self._doc.unobserve, watch)
+        self._watch_maps()
 
     # ------------------------------------------------------------------ registers
 
@@ -261,10 +281,30 @@ class Room(MutableMapping[str, Any]):
 
     def _marker(self, key: str) -> Callable[[Any], None]:
         # One-parameter callback: pycrdt passes (event, txn) to two-parameter callables.
+        room = weakref.ref(self)
+
         def mark(_event: Any) -> None:
-            self._changed.add(key)
+            alive = room()
+            if alive is not None:
+                alive._changed.add(key)
 
         return mark
+
+    def _watch_maps(self) -> None:
+        self._map_watches = (
+            self._registers.observe(_weakly(self._on_registers_changed)),
+            self._kinds.observe(_weakly(self._on_kinds_changed)),
+        )
+
+    def _on_update(self, event: Any) -> None:
+        self._updates.append(event.update)
+
+    def _unwatch_maps(self) -> None:
+        self._registers.unobserve(self._map_watches[0])
+        self._kinds.unobserve(self._map_watches[1])
+
+    def _on_registers_changed(self, event: Any) -> None:
+        self._changed.update(event.keys)
 
     def _on_kinds_changed(self, event: Any) -> None:
         for key, change in event.keys.items():
@@ -540,7 +580,8 @@ class Room(MutableMapping[str, Any]):
         with self._capture(origin), self._doc.transaction(origin=origin):
             try:
                 self._doc.apply_update(data)
-            except ValueError as exc:
+            except (ValueError, RuntimeError) as exc:
+                # yrs rejects some well-formed but inconsistent updates with RuntimeError.
                 raise InvalidUpdate(str(exc), room=self.name) from None
             except BaseException as exc:
                 if _is_panic(exc):
@@ -560,6 +601,10 @@ class Room(MutableMapping[str, Any]):
         with self._lock:
             hooks, self._update_hooks = self._update_hooks, []
             observers, self._observers = self._observers, []
+            # pycrdt turns every changed key of an observed map into Python objects, which
+            # makes replaying a big room several times slower than the replay itself:
+            # stop observing, and give every container its root in one pass afterwards.
+            self._unwatch_maps()
             try:
                 for label, data in updates:
                     try:
@@ -567,8 +612,13 @@ class Room(MutableMapping[str, Any]):
                     except InvalidUpdate as exc:
                         failed.append((label, exc.reason))
             finally:
+                self._watch_maps()
+                for key, kind in json.loads(str(self._kinds)).items():
+                    if kind in _ROOT_TYPES and f"{kind}:{key}" not in self._roots:
+                        self._root(key, kind)
                 self._update_hooks, self._observers = hooks, observers
                 self._outbox.clear()
+                self._changed, self._kinds_touched = set(), {}
         return failed
 
 

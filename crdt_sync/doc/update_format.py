@@ -10,7 +10,7 @@ that are ahead of the document (yrs integrates them with a gap, y-crdt/y-crdt#63
 The layout is Yjs ``UpdateEncoderV1`` with lib0 varuints (LEB128). Bytes that Yjs and
 yrs would read differently are refused: flag bits on GC/Skip structs, content refs above
 9, numbers wider than yrs reads them (it wraps), multi-byte type refs, a client listed
-twice. Strings must be UTF-8, since yrs reads them unchecked.
+twice. Strings must be UTF-8, as lib0 (a fatal TextDecoder) requires.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class _Reader:
                 for _ in range(self.count("any array length")):
                     self.any(depth + 1)
         elif tag == 116:
-            size = self.count("any buffer length")  # (not `pos += count()`: stale pos)
+            size = self.count("any buffer length")  # not `pos += count()`: adds to the old pos
             self.pos += size
         else:
             self.fail(f"unknown any type {tag}", self.pos - 1)

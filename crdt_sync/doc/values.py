@@ -189,7 +189,8 @@ class List(_Value):
         """Add ``values`` at the end, in one transaction."""
         encoded = [codec.encode(v, f"{self.key}[]") for v in values]
         with self.room.transaction(origin):
-            self._root.extend(encoded)
+            for value in encoded:  # pycrdt's Array.extend uses quadratic memory
+                self._root.append(value)
 
     def insert(self, index: int, value: Any, *, origin: Any = None) -> None:
         """Insert ``value`` before ``index``."""

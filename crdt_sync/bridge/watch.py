@@ -1,0 +1,97 @@
+"""Watch: the keys of one room that one session has read, and which of them changed since.
+
+`crdt_sync.shared_state` records every read here. A change to a key a session has read
+marks it *dirty* for that session (its own changes too: a value shown before the session
+changed it is out of date on its page); reading the key again clears the mark. A session
+is rerun while one of its marks is left when its run ends, and only then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from ..doc import Room
+
+Fragments = set[str | None]
+"""Fragment ids to rerun; ``None`` stands for the whole app."""
+
+
+class QuietOrigin(NamedTuple):
+    """The origin of a change made inside ``crdt_sync.no_rerun()``: nobody is rerun for it.
+
+    Attributes:
+        session: The session that made the change (None outside a Streamlit run).
+    """
+
+    session: str | None
+
+
+class Watch:
+    """What one session read in one room, and in which fragments.
+
+    Thread-safe: the session's script thread records reads, the thread that changed the
+    room marks keys dirty, Streamlit's event loop asks whether a rerun is still needed.
+
+    Args:
+        session: The Streamlit session id.
+        room: The room.
+    """
+
+    def __init__(self, session: str, room: Room) -> None:
+        self.session = session
+        self.room = room
+        self._lock = threading.Lock()
+        self._keys: dict[str, Fragments] = {}  # key -> fragments that read it
+        self._everything: Fragments = set()  # fragments that read every key (iteration)
+        self._dirty: set[str] = set()
+
+    def read(
+        self, keys: Iterable[str] = (), *, everything: bool = False, fragment: str | None = None
+    ) -> None:
+        """Record that ``keys`` (or all keys) were read now, in ``fragment``."""
+        with self._lock:
+            if everything:
+                self._everything.add(fragment)
+                self._dirty.clear()
+            for key in keys:
+                self._keys.setdefault(key, set()).add(fragment)
+                self._dirty.discard(key)
+
+    def touch(self, keys: Iterable[str]) -> Fragments:
+        """Mark the read keys among ``keys`` dirty.
+
+        Returns:
+            The fragments to rerun for them; empty if this session read none of them.
+        """
+        fragments: Fragments = set()
+        with self._lock:
+            for key in keys:
+                readers = self._keys.get(key)
+                if readers is None and not self._everything:
+                    continue
+                self._dirty.add(key)
+                fragments |= readers or set()
+                fragments |= self._everything
+        return fragments
+
+    def has_dirty(self) -> bool:
+        """Whether a key this session read changed after the session last read it."""
+        with self._lock:
+            return bool(self._dirty)
+
+    def keys(self) -> set[str]:
+        """The keys read so far."""
+        with self._lock:
+            return set(self._keys)
+
+    def readers(self, key: str | None) -> Fragments:
+        """The fragments that read ``key`` (every fragment that read anything for None)."""
+        with self._lock:
+            if key is None:
+                found: Fragments = set(self._everything)
+                for fragments in self._keys.values():
+                    found |= fragments
+                return found
+            return set(self._keys.get(key, set())) | self._everything
