@@ -10,6 +10,7 @@ and `rerun_supported()` reports whether live pushes still work.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -182,6 +183,31 @@ def is_session_active(session: str) -> bool:
     except Exception as exc:
         _warn_once("Runtime.is_active_session", exc)
         return True
+
+
+POLL_ENV = "CRDT_SYNC_POLL"
+
+
+def rerun_supported() -> bool:
+    """Whether reruns can be pushed into other sessions in this Streamlit.
+
+    False when the internals this relies on are gone (or ``CRDT_SYNC_POLL=1`` asks for the
+    fallback): sessions then poll for changes with a public ``st.fragment(run_every=...)``.
+    """
+    if os.environ.get(POLL_ENV) == "1":
+        return False
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.app_session import AppSession
+
+        return (
+            Runtime.exists()
+            and hasattr(Runtime.instance(), "_get_async_objs")
+            and hasattr(AppSession, "request_rerun")
+        )
+    except Exception as exc:
+        _warn_once("Runtime / AppSession", exc)
+        return False
 
 
 class RerunScheduler:

@@ -26,6 +26,7 @@ from .status import connection_warning
 
 log = logging.getLogger("crdt_sync.sync")
 _warned_outside = False
+_warned_polling = False
 
 READ_ONLY_CSS = """
 <style>
@@ -109,6 +110,8 @@ def sync(
         container: Any = st.container(key=css_key)
     else:
         container = nullcontext()
+    if not runtime.rerun_supported():
+        _poll_for_changes(session, room)
     forms = runtime.FormWatch()
     try:
         with container, runtime.watch_forms() as forms:
@@ -118,6 +121,21 @@ def sync(
             _leave(session, binding, state, forms)
         raise
     _leave(session, binding, state, forms)
+
+
+POLL_SECONDS = 1.0
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _poll_for_changes(session: str, room: str) -> None:
+    """Fallback when reruns cannot be pushed: look for changes once a second."""
+    global _warned_polling
+    if not _warned_polling:
+        _warned_polling = True
+        log.warning("crdt_sync: pushing reruns is unavailable; polling every %ss", POLL_SECONDS)
+    binding = registry.binding(session, room)
+    if binding is not None and binding.has_dirty():
+        st.rerun(scope="app")
 
 
 def _leave(session: str, binding: SessionBinding, state: Any, forms: runtime.FormWatch) -> None:

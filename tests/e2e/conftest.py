@@ -17,7 +17,14 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 from .helpers import TIMEOUT, OpenSession, init_script, track_session, wait_idle
@@ -33,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 900, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 900, "height": 1000}
 
 _HERE = Path(__file__).resolve().parent
 
@@ -117,8 +124,9 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 def open_session(browser: Browser) -> Iterator[OpenSession]:
     """Factory: ``open_session(url) -> Page``, one fresh browser context per simulated user.
 
-    Installs the run-counter/text-timing init script, tracks console errors
-    (``helpers.browser_errors(page)``), navigates and waits until the app is idle.
+    Installs the text-timing init script (``helpers.text_appeared_at``), tracks script
+    runs from the websocket (``helpers.run_tracker``) and console errors
+    (``helpers.browser_errors``), navigates and waits until the first run is rendered.
     """
     contexts: list[BrowserContext] = []
 
@@ -127,10 +135,10 @@ def open_session(browser: Browser) -> Iterator[OpenSession]:
         *,
         wait: bool = True,
         watch_texts: Sequence[str] = (),
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         timeout: float = TIMEOUT,
     ) -> Page:
-        context = browser.new_context(viewport=viewport or VIEWPORT)  # type: ignore[arg-type]
+        context = browser.new_context(viewport=viewport or VIEWPORT)
         contexts.append(context)
         context.set_default_timeout(timeout)
         context.add_init_script(init_script(watch_texts))

@@ -8,11 +8,36 @@ Widgets are located by their ``data-testid`` container whose label matches EXACT
 
 Helpers that change a widget wait until Streamlit has finished the rerun they caused
 (see :func:`expect_rerun`), so after they return the server has the new value.
+
+Streamlit 1.67 + chromium quirks these helpers encode:
+
+* ``[data-testid=stApp]`` carries ``data-test-script-state`` (``initial`` → ``running``
+  → ``notRunning``; also ``rerunRequested``...) and ``data-test-connection-state``
+  (``PINGING_SERVER`` → ``CONNECTING`` → ``CONNECTED``). When the state first reads
+  ``notRunning`` widgets can still be ``stSkeleton`` placeholders (lazy-loaded code).
+* A fast rerun's ``running`` flip is often batched away by React and never reaches the
+  DOM, so reruns are counted from websocket frames instead (:class:`RunTracker`).
+* text_input / number_input commit on Enter (or blur); text_area on Ctrl+Enter (or
+  blur) — plain Enter inserts a newline.
+* Slider: the ``<input type=range>`` is visually hidden; focus it and use the arrow
+  keys (Home/End/PageUp/PageDown work too). ``fill()`` changes nothing server-side.
+  Key-driven updates are throttled (not every intermediate value is sent).
+* selectbox/multiselect are react-aria comboboxes; a mouse click on a not-yet-focused
+  combobox opens and instantly closes the popover, so open with focus + ArrowDown.
+  The listbox is in a portal (find it by ``aria-controls``), virtualized (type to
+  filter), multiselect's starts with a "Select all" option and stays open after a
+  pick; Escape closes it with a ~200 ms exit animation.
+* ``st.number_input``'s +/- buttons are ``aria-label="Increment"/"Decrement"``.
+* ``st.toggle`` is also a ``stCheckbox``; the checkbox ``<input>`` is visually hidden,
+  click its ``<label>``.
+* The document never scrolls, ``[data-testid=stMain]`` does: Playwright's
+  ``full_page`` screenshots are viewport-only (see :func:`screenshot`).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import time
@@ -20,9 +45,9 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
+from playwright.sync_api import BrowserContext, Locator, Page, ViewportSize, WebSocket, expect
 from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -98,6 +123,12 @@ class RunTracker:
     flip of ``data-test-script-state`` is often batched by React and never reaches the
     DOM. The protocol is exact: the browser sends a ``rerun_script`` BackMsg per widget
     change; the server answers ``new_session`` … ``script_finished`` per run.
+    ``widget_values`` is the full widget state of the latest request (id → value).
+
+    Limit: "a run that began after request N" is judged by when ``new_session``
+    arrives, so a server-initiated run (e.g. pushed by another session) that starts
+    and *finishes* between the browser sending N and the server reading N would be
+    mistaken for N's run. Assert on the resulting page content where that matters.
     """
 
     _DONE = frozenset(
@@ -113,6 +144,7 @@ class RunTracker:
         self.runs_started = 0  # new_session ForwardMsgs received
         self.runs_finished = 0  # script_finished (not "early for rerun") received
         self.last_finished_request = -1  # rerun_requests when the last finished run began
+        self.widget_values: dict[str, object] = {}
         self.sockets: list[WebSocket] = []
         self._run_request = -1
 
@@ -133,6 +165,9 @@ class RunTracker:
             msg.ParseFromString(payload)
             if msg.WhichOneof("type") == "rerun_script":
                 self.rerun_requests += 1
+                self.widget_values = {
+                    w.id: _widget_value(w) for w in msg.rerun_script.widget_states.widgets
+                }
 
     def _on_received(self, payload: str | bytes) -> None:
         if not isinstance(payload, bytes):
@@ -168,6 +203,12 @@ class RunTracker:
             f"<RunTracker requests={self.rerun_requests} started={self.runs_started} "
             f"finished={self.runs_finished} last_finished_request={self.last_finished_request}>"
         )
+
+
+def _widget_value(state: Any) -> object:
+    kind = state.WhichOneof("value")
+    value: Any = getattr(state, kind) if kind else None
+    return list(value.data) if hasattr(value, "data") else value  # *_array_value → list
 
 
 _TRACKERS: weakref.WeakKeyDictionary[Page, RunTracker] = weakref.WeakKeyDictionary()
@@ -359,8 +400,11 @@ def set_slider(
     """Move a numeric slider to ``value`` with ArrowLeft/ArrowRight on its focused thumb.
 
     Each key press changes the value by ``step`` (Home/End/PageUp/PageDown also work).
-    Waits until the thumb shows the value and the resulting rerun(s) finished.
+    Key presses are throttled: the browser sends only some intermediate values, so
+    this waits until a request carrying ``value`` was sent and a run after it finished.
     """
+    tracker = run_tracker(page)
+    sent_before = dict(tracker.widget_values)
     inp = slider(page, label).nth(thumb)
     current = float(inp.input_value(timeout=timeout))
     step = float(inp.get_attribute("step", timeout=timeout) or 1)
@@ -373,11 +417,18 @@ def set_slider(
         inp.focus(timeout=timeout)
         for _ in range(abs(presses)):
             page.keyboard.press(key)  # ~3x faster than inp.press (no re-resolve/focus)
-        page.wait_for_function(
-            "([el, v, eps]) => Math.abs(Number(el.value) - v) < eps",
-            arg=[inp.element_handle(timeout=timeout), value, step / 2],
-            timeout=timeout,
-        )
+
+        def sent() -> bool:
+            return any(
+                isinstance(v, list)
+                and len(v) > thumb
+                and isinstance(v[thumb], float)
+                and math.isclose(v[thumb], value, abs_tol=step / 2)
+                and sent_before.get(k) != v
+                for k, v in tracker.widget_values.items()
+            )
+
+        tracker.wait(page, sent, f"slider {label!r} = {value} to be sent", timeout)
     wait_idle(page, timeout)
     got = float(inp.input_value(timeout=timeout))
     assert math.isclose(got, value, abs_tol=step / 2), f"slider {label!r} at {got}, not {value}"
@@ -392,20 +443,30 @@ def _open_listbox(page: Page, combo: Locator, timeout: float) -> Locator:
     ``aria-controls``.
     """
     expect(page.get_by_role("listbox")).to_have_count(0, timeout=timeout)
-    combo.focus(timeout=timeout)
-    combo.press("ArrowDown", timeout=timeout)
-    expect(combo).to_have_attribute("aria-expanded", "true", timeout=timeout)
+    open_button = combo.locator("xpath=ancestor::div[@role='group'][1]").get_by_role(
+        "button", name="Open", exact=True
+    )
+    deadline = time.monotonic() + timeout / 1000
+    for attempt in itertools.count():
+        # Seen once under heavy CPU load: ArrowDown did not open it. Retry, alternating
+        # with a click on the (by then focused) widget's "Open" button.
+        combo.focus(timeout=timeout)
+        if attempt % 2 == 0:
+            combo.press("ArrowDown", timeout=timeout)
+        else:
+            open_button.click(timeout=timeout)
+        try:
+            expect(combo).to_have_attribute("aria-expanded", "true", timeout=2_000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"dropdown did not open after {attempt + 1} tries: {app_state(page)}"
+                ) from None
     listbox_id = combo.get_attribute("aria-controls", timeout=timeout)
     listbox = page.locator(f"[id={_css_str(listbox_id or '')}]")
     expect(listbox).to_be_visible(timeout=timeout)
     return listbox
-
-
-def _pick(page: Page, test_id: str, label: str, option: str, timeout: float) -> None:
-    combo = widget(page, test_id, label).get_by_role("combobox")
-    listbox = _open_listbox(page, combo, timeout)
-    combo.fill(option, timeout=timeout)  # filter: the option list is virtualized
-    listbox.get_by_role("option", name=option, exact=True).click(timeout=timeout)
 
 
 def _close_listboxes(page: Page, timeout: float) -> None:
@@ -416,14 +477,26 @@ def _close_listboxes(page: Page, timeout: float) -> None:
     expect(page.get_by_role("listbox")).to_have_count(0, timeout=timeout)
 
 
-def selectbox_choose(page: Page, label: str, option: str, timeout: float = TIMEOUT) -> None:
-    """Choose ``option`` (exact text) in ``st.selectbox(label)``."""
-    if selectbox_value(page, label) == option:
+def choose_option(page: Page, combo: Locator, option: str, timeout: float = TIMEOUT) -> None:
+    """Pick ``option`` (exact text) in any selectbox/multiselect ``role=combobox`` locator.
+
+    For widgets not reachable by label (e.g. ``page.get_by_test_id("stSidebar")
+    .get_by_role("combobox")``). Waits for the rerun and for the dropdown to close.
+    """
+    if combo.input_value(timeout=timeout) == option:  # a selectbox already showing it
         wait_idle(page, timeout)
         return
     with expect_rerun(page, timeout):
-        _pick(page, "stSelectbox", label, option, timeout)
+        listbox = _open_listbox(page, combo, timeout)
+        combo.fill(option, timeout=timeout)  # filter: the option list is virtualized
+        listbox.get_by_role("option", name=option, exact=True).click(timeout=timeout)
     _close_listboxes(page, timeout)
+    wait_idle(page, timeout)
+
+
+def selectbox_choose(page: Page, label: str, option: str, timeout: float = TIMEOUT) -> None:
+    """Choose ``option`` (exact text) in ``st.selectbox(label)``."""
+    choose_option(page, widget(page, "stSelectbox", label).get_by_role("combobox"), option, timeout)
 
 
 def selectbox_value(page: Page, label: str) -> str:
@@ -433,10 +506,8 @@ def selectbox_value(page: Page, label: str) -> str:
 
 def multiselect_add(page: Page, label: str, option: str, timeout: float = TIMEOUT) -> None:
     """Add ``option`` (exact text) to ``st.multiselect(label)``; closes the dropdown."""
-    with expect_rerun(page, timeout):
-        _pick(page, "stMultiSelect", label, option, timeout)
-    _close_listboxes(page, timeout)
-    wait_idle(page, timeout)
+    combo = widget(page, "stMultiSelect", label).get_by_role("combobox")
+    choose_option(page, combo, option, timeout)
 
 
 def multiselect_remove(page: Page, label: str, option: str, timeout: float = TIMEOUT) -> None:
@@ -532,7 +603,7 @@ class OpenSession(Protocol):
         *,
         wait: bool = True,
         watch_texts: Sequence[str] = (),
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         timeout: float = TIMEOUT,
     ) -> Page: ...
 

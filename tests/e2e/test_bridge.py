@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from .helpers import (
     button,
+    choose_option,
     close_session,
     exceptions_on_page,
     multiselect_add,
@@ -250,8 +251,7 @@ def test_rooms_chosen_with_room_selector_are_isolated(
 
 def sidebar_pick_new_room(page: Page, name: str, *, expect_ok: bool = True) -> None:
     combo = page.get_by_test_id("stSidebar").get_by_role("combobox")
-    combo.click()
-    page.get_by_role("option", name="+ New room…").click()
+    choose_option(page, combo, "+ New room…")
     field = text_input(page, "New room name")
     field.fill(name)
     button(page, "Create").click()
@@ -262,8 +262,7 @@ def sidebar_pick_new_room(page: Page, name: str, *, expect_ok: bool = True) -> N
 
 def pick_existing_room(page: Page, name: str) -> None:
     combo = page.get_by_test_id("stSidebar").get_by_role("combobox")
-    combo.click()
-    page.get_by_role("option", name=name, exact=True).click()
+    choose_option(page, combo, name)
     expect(combo).to_have_value(name)
     wait_idle(page)
 
