@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
@@ -68,6 +69,27 @@ class LogStore:
 
     def __init__(self, *, compact_every: int = DEFAULT_COMPACT_EVERY) -> None:
         self.compact_every = compact_every
+        # One writer id per store (process) and room, reused when a room is reopened, so
+        # the list of writers a load walks grows with processes, not with reopenings.
+        self._writer = uuid.uuid4().hex[:16]
+        self._writer_lock = threading.Lock()
+        self._writer_seqs: dict[RoomName, int] = {}
+        self._writer_rooms: dict[RoomName, weakref.ref[Room]] = {}
+
+    def _claim_writer(self, name: RoomName, room: Room) -> tuple[str, int]:
+        """The writer id and last sequence number a newly loaded room appends with."""
+        with self._writer_lock:
+            current = self._writer_rooms.get(name)
+            if current is None or current() is None:
+                self._writer_rooms[name] = weakref.ref(room)
+                return self._writer, self._writer_seqs.get(name, 0)
+        # Another live instance of this room appends with the shared id: use a fresh one.
+        return uuid.uuid4().hex[:16], 0
+
+    def _appended(self, name: RoomName, writer: str, seq: int) -> None:
+        if writer == self._writer:
+            with self._writer_lock:
+                self._writer_seqs[name] = seq
 
     # --- primitives --------------------------------------------------------------
     def _writers(self, name: RoomName) -> list[str]:
@@ -180,8 +202,7 @@ class _Persister:
 
     def __init__(self, store: LogStore, room: Room, read: Coverage) -> None:
         self.store, self.room, self.read = store, room, read
-        self.writer = uuid.uuid4().hex[:16]
-        self.seq = 0
+        self.writer, self.seq = store._claim_writer(room.name, room)
         self.since_compaction = 0
         self.backlog: list[Update] = []
         self.registered = False
@@ -198,6 +219,7 @@ class _Persister:
                 while self.backlog:
                     self.store._append(self.room.name, self.writer, self.seq + 1, self.backlog[0])
                     self.seq += 1
+                    self.store._appended(self.room.name, self.writer, self.seq)
                     self.backlog.pop(0)
                     self.since_compaction += 1
             except Exception:

@@ -1,0 +1,84 @@
+"""The registry of sessions in rooms: nothing is left behind when people come and go."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crdt_sync.bridge import config, runtime
+from crdt_sync.bridge.sessions import Registry
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Registry]:
+    pushed: list[str] = []
+    monkeypatch.setattr(runtime, "on_session_end", lambda session, callback: None)
+    monkeypatch.setattr(
+        runtime.scheduler,
+        "push",
+        lambda session, fragments, still_needed=None: pushed.append(session),
+    )
+    monkeypatch.setattr(config, "_hub", None)
+    monkeypatch.setattr(config, "_spec", None)
+    config.configure(f"diskcache:{tmp_path / 'store'}")  # data on disk, not in memory
+    yield Registry()
+    config.hub().close()
+
+
+def _churn(registry: Registry, n: int) -> None:
+    for i in range(n):
+        session = f"session-{i:04d}"
+        binding = registry.bind(session, "busy", private_by_default=False)
+        state: dict[str, object] = {}
+        binding.enter(state, set())
+        state["level"] = i
+        binding.exit(state, {"level": ("slider", None)})
+        registry.leave_all(session)
+
+
+def test_two_hundred_sessions_join_and_leave_and_nothing_is_left(registry: Registry) -> None:
+    _churn(registry, 20)  # warm up caches and imports
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    _churn(registry, 200)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert registry.counts() and not any(registry.counts().values()), registry.counts()
+    assert config.hub().open_rooms() == []
+    # A few KiB of interpreter noise at most; a leak of one binding per session would be far
+    # more (each holds a room, an undo manager and its key states).
+    assert after - before < 64 * 1024, f"grew by {after - before} bytes over 200 sessions"
+
+
+def test_members_and_names(registry: Registry) -> None:
+    registry.bind("s1", "r", private_by_default=False)
+    registry.bind("s2", "r", private_by_default=False)
+    registry.set_name("s2", "Bob")
+    assert [m.label for m in registry.members("r")] == ["guest-s1", "Bob"]
+    registry.leave_all("s2")
+    assert [m.session for m in registry.members("r")] == ["s1"]
+    assert registry.current_room("s1") == "r"
+
+
+def test_a_change_pushes_the_others_but_not_the_author(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pushed: list[str] = []
+    monkeypatch.setattr(
+        runtime.scheduler,
+        "push",
+        lambda session, fragments, still_needed=None: pushed.append(session),
+    )
+    a = registry.bind("a", "r", private_by_default=False)
+    registry.bind("b", "r", private_by_default=False)
+    registry.bind("c", "other", private_by_default=False)
+    pushed.clear()
+    with a.room.transaction(origin="a"):
+        a.room["level"] = 3
+    assert pushed == ["b"]
