@@ -365,3 +365,17 @@ def test_clicks_survive_pushed_reruns(open_session, room_url, server) -> None:
                 shown = page.get_by_text("clicks a=").inner_text()
                 raise AssertionError(f"expected {expected!r}, page shows {shown!r}") from None
     _no_errors(server, a, b)
+
+
+def test_incoming_change_does_not_wipe_what_someone_is_typing(
+    open_session, room_url, server
+) -> None:
+    a, b = open_session(room_url()), open_session(room_url())
+    beta = text_input(b, "Beta")
+    beta.click()
+    beta.type("half-typed, not committed")  # no Enter: still only in B's browser
+    type_and_commit(a, "Alpha", "meanwhile from A")
+    expect(text_input(b, "Alpha")).to_have_value("meanwhile from A")
+    wait_idle(b)
+    assert beta.input_value() == "half-typed, not committed"
+    assert "Session State API" not in server.log_text()
