@@ -63,12 +63,12 @@ class DiskCacheStore(LogStore):
         super().__init__(compact_every=compact_every)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self._log = diskcache.Cache(
-            str(self.path / "log"), size_limit=2**62, eviction_policy="none"
-        )
-        self._meta = diskcache.Cache(
-            str(self.path / "meta"), size_limit=2**62, eviction_policy="none"
-        )
+        # Every value lives inside SQLite (never in a side file): diskcache deletes the old
+        # file of a value replaced inside a transaction before that transaction commits, so
+        # a kill -9 at that moment would leave the row pointing at a deleted snapshot.
+        settings = {"size_limit": 2**62, "eviction_policy": "none", "disk_min_file_size": 2**30}
+        self._log = diskcache.Cache(str(self.path / "log"), **settings)
+        self._meta = diskcache.Cache(str(self.path / "meta"), **settings)
 
     def __repr__(self) -> str:
         return f"DiskCacheStore({str(self.path)!r})"
