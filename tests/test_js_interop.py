@@ -490,3 +490,54 @@ async def test_y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_pat
     assert seen["texts"] == {"notes": "shared 😀 + JS ✓"}
     assert str(room.text("notes")) == "shared 😀 + JS ✓"
     assert seen == room.dump()
+
+
+def test_ydoc_file_round_trip_through_js_with_engine_types(js: JsTool, tmp_path: Path) -> None:
+    """The engine's own export / import (``.ydoc``): a JS Yjs client reads the values with
+    the codec's meaning, edits them, and the engine merges the JS update back, types kept."""
+    import datetime
+
+    from crdt_sync.doc import Room, export_file, import_file
+
+    room = Room("interop")
+    room["level"] = 3
+    room["due"] = datetime.date(2026, 12, 1)
+    room["pair"] = (1, "a")
+    room["huge"] = 2**70
+    room["one"] = 1.0
+    room.text("notes").update("Hello from Python")
+    room.list("msgs").append({"who": "py", "n": 1})
+    room.counter("clicks").increment(2)
+    room.set("tags").add("red")
+    path = export_file(room, tmp_path / "room.ydoc")
+
+    seen = js.dump(path)
+    assert seen["registers"]["level"] == 3
+    assert seen["registers"]["due"] == {"$crdt": "date", "v": "2026-12-01"}
+    assert seen["registers"]["pair"] == {"$crdt": "tuple", "v": [1, "a"]}
+    assert seen["registers"]["huge"] == {"$crdt": "int", "v": str(2**70)}
+    assert seen["texts"]["notes"] == "Hello from Python"
+    assert seen["counters"]["clicks"] == 2
+    assert seen["lists"]["msgs"] == [{"who": "py", "n": 1}]
+
+    # Meanwhile the room changes online; the offline JS edit must not undo it.
+    room.text("notes").update("Hello from Python, online")
+    js.edit(
+        path,
+        tmp_path / "js.update",
+        [
+            {"op": "set", "key": "level", "value": 42},
+            {"op": "text_insert", "key": "notes", "index": 0, "text": "JS: "},
+            {"op": "list_push", "key": "msgs", "value": {"who": "js"}},
+            {"op": "counter_add", "key": "clicks", "n": 5},
+        ],
+    )
+    assert import_file(tmp_path / "js.update", into=room)
+    assert room["level"] == 42 and type(room["level"]) is int
+    assert room["due"] == datetime.date(2026, 12, 1)
+    assert room["pair"] == (1, "a")
+    assert room["huge"] == 2**70
+    assert room["one"] == 1.0 and type(room["one"]) is float
+    assert str(room.text("notes")) == "JS: Hello from Python, online"
+    assert room.list("msgs").to_list() == [{"who": "py", "n": 1}, {"who": "js"}]
+    assert room.counter("clicks").value == 7
