@@ -255,7 +255,7 @@ class SessionBinding:
         if room_key is None or bridge_kind is None:
             self.skipped.add(key)
             return False
-        held = self.room.kinds().get(room_key)
+        held = self.room.kind(room_key)
         if held is not None:
             # The room already has it (set by someone since this run started): show it next run.
             if held in ("text", "register", "set"):
@@ -331,13 +331,12 @@ class SessionBinding:
         behind = False
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
-        kinds = self.room.kinds()
         if self._first:
-            dirty |= set(kinds)
+            dirty |= set(self.room.kinds())
             self._first = False
         dirty |= {self.keys[k].room_key for k in edits}
         for room_key in dirty:
-            kind = kinds.get(room_key)
+            kind = self.room.kind(room_key)
             if kind not in ("text", "register", "set"):
                 continue
             key = self.widget_key(room_key)

@@ -219,6 +219,14 @@ class Room(MutableMapping[str, Any]):
                 found.setdefault(k, "register")
             return found
 
+    def kind(self, key: str) -> Kind | None:
+        """What ``key`` holds, or None if nothing."""
+        with self._lock:
+            kind = self._kinds.get(key)
+            if kind is None and key in self._registers:
+                kind = "register"
+            return cast("Kind | None", kind)
+
     # ------------------------------------------------------------------ containers
 
     def text(self, key: str) -> SharedText:
@@ -291,17 +299,19 @@ class Room(MutableMapping[str, Any]):
         return mark
 
     def _watch_maps(self) -> None:
+        # Below pycrdt's Map.observe, which wraps every event in Python objects (the
+        # target, the transaction, each key's values): a third of a write's cost.
         self._map_watches = (
-            self._registers.observe(_weakly(self._on_registers_changed)),
-            self._kinds.observe(_weakly(self._on_kinds_changed)),
+            self._registers.integrated.observe(_weakly(self._on_registers_changed)),
+            self._kinds.integrated.observe(_weakly(self._on_kinds_changed)),
         )
 
     def _on_update(self, event: Any) -> None:
         self._updates.append(event.update)
 
     def _unwatch_maps(self) -> None:
-        self._registers.unobserve(self._map_watches[0])
-        self._kinds.unobserve(self._map_watches[1])
+        for watch in self._map_watches:
+            watch.drop()
 
     def _on_registers_changed(self, event: Any) -> None:
         self._changed.update(event.keys)
@@ -390,7 +400,8 @@ class Room(MutableMapping[str, Any]):
             for update in updates:
                 for hook in self._update_hooks:
                     hook(update, origin)
-                self._outbox.append(RoomEvent(self.name, frozenset(changed), origin, update))
+                if self._observers:  # an observer added later hears later transactions
+                    self._outbox.append(RoomEvent(self.name, frozenset(changed), origin, update))
                 changed = set()
 
     def observe(self, callback: RoomObserver) -> Callable[[], None]:
@@ -495,6 +506,12 @@ class Room(MutableMapping[str, Any]):
 
     def update_since(self, state_vector: StateVector) -> Update:
         """What a replica with ``state_vector`` is missing, as one update."""
+        try:
+            # Checked first: yrs reserves memory for the entry count a state vector
+            # declares (18 random bytes can cost 256 MiB).
+            decode_state_vector(bytes(state_vector))
+        except UpdateFormatError as exc:
+            raise InvalidUpdate(f"bad state vector: {exc}", room=self.name) from None
         with self._lock:
             try:
                 return self._doc.get_update(state_vector)
