@@ -193,13 +193,10 @@ class SessionBinding:
         """
         with self._lock:
             edits = self._detect(state, reported)
-            log.debug(
-                "enter %s reported=%s edits=%s keys=%s",
-                self.session[:6],
-                reported,
-                edits,
-                {k: (v.shown, v.superseded) for k, v in self.keys.items()},
-            )
+            if edits:
+                log.debug(
+                    "session %s edits %s in room %r", self.session[:6], list(edits), self.room.name
+                )
             if edits and self.read_only:
                 for key in edits:
                     state[key] = self.keys[key].shown
