@@ -1,0 +1,254 @@
+"""RoomChannel: the Yjs websocket clients of one room in this process, and their presence.
+
+Every change of the room (from Streamlit sessions, the Redis relay, or a client) goes out to
+every client but the one that sent it. Awareness (presence, cursors) goes to every client,
+the sender included, as the y-websocket server does (clients use it as a keep-alive). The
+room's Streamlit sessions appear to clients as awareness states (``{"user": {"name": ...},
+"streamlit": true}``), and clients that announce a ``user.name`` (or ``name``) appear in
+`crdt_sync.presence()`. A newcomer gets every current state right after its SyncStep2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from typing import Any, Literal, TypeAlias
+
+from pycrdt import Awareness, Doc
+from starlette.websockets import WebSocket
+
+from ..bridge.sessions import registry
+from ..doc import Room, RoomEvent
+from .protocol import (
+    ProtocolError,
+    RoomDoc,
+    awareness_frame,
+    encode_awareness,
+    parse_awareness,
+    update_frame,
+)
+
+log = logging.getLogger("crdt_sync.websocket")
+
+Access: TypeAlias = Literal["write", "read"]
+
+STREAMLIT_ORIGIN = "crdt_sync:streamlit"
+EXTERNAL_PREFIX = "yjs:"
+PRESENCE_EVERY = 1.0
+RENEW_EVERY = 15.0  # Yjs peers drop states not renewed for 30 s
+MAX_BACKLOG = 10_000
+_CLOSE = object()
+
+
+class Connection:
+    """One websocket client in a room: what it may do, and its outgoing frames in order.
+
+    Args:
+        websocket: The accepted websocket.
+        room: The room.
+        access: ``"write"`` or ``"read"``.
+    """
+
+    def __init__(self, websocket: WebSocket, room: Room, access: Access) -> None:
+        self.websocket = websocket
+        self.access = access
+        self.origin = f"crdt_sync:ws:{uuid.uuid4().hex[:12]}"
+        self.doc = RoomDoc(room, self.origin)
+        self.clients: set[int] = set()  # awareness client ids it announced
+        self.denied = False
+        self.closed: tuple[int, str] | None = None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame (event-loop thread); a client too far behind is disconnected."""
+        if self.closed is not None:
+            return
+        if self._queue.qsize() >= MAX_BACKLOG:
+            self.close(4503, "too far behind; reconnect to resync")
+            return
+        self._queue.put_nowait(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (codes 44xx tell y-websocket to stop)."""
+        if self.closed is None:
+            self.closed = (code, reason.encode()[:120].decode(errors="ignore"))
+            self._queue.put_nowait(_CLOSE)
+
+    async def pump(self) -> None:
+        """Send queued frames until closed."""
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if item is _CLOSE:
+                assert self.closed is not None
+                with contextlib.suppress(Exception):  # the client may be gone already
+                    await self.websocket.close(*self.closed)
+                return
+            await self.websocket.send_bytes(item)
+
+    def stop(self) -> None:
+        """End `pump` once the queue is empty."""
+        self._queue.put_nowait(None)
+
+
+def session_client_id(session: str) -> int:
+    """A stable awareness client id for a Streamlit session (above Yjs's 32-bit ids)."""
+    return 2**40 + int(hashlib.sha1(session.encode()).hexdigest()[:10], 16)
+
+
+def display_name(state: dict[str, Any] | None) -> str | None:
+    """The name an awareness state announces (``user.name``, else ``name``)."""
+    if not state:
+        return None
+    user = state.get("user")
+    name = user.get("name") if isinstance(user, dict) else state.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+class RoomChannel:
+    """The clients of one room in this process (event-loop thread, except `_on_room_event`).
+
+    Args:
+        name: The room's name.
+        room: The room.
+        loop: The event loop the websockets live on.
+    """
+
+    def __init__(self, name: str, room: Room, loop: asyncio.AbstractEventLoop) -> None:
+        self.name = name
+        self.room = room
+        self.loop = loop
+        self.connections: list[Connection] = []
+        self.awareness = Awareness(Doc())
+        self.awareness.set_local_state(None)  # the server itself has no presence
+        self.owners: dict[int, Connection] = {}
+        self._sessions: dict[int, dict[str, Any]] = {}
+        self._renewed = time.monotonic()
+        self._unobserve = room.observe(self._on_room_event)
+        self._subscription = self.awareness.observe(self._on_awareness)
+        self._presence = loop.create_task(self._presence_loop())
+
+    # ------------------------------------------------------------------ members
+
+    def add(self, conn: Connection) -> None:
+        self.connections.append(conn)
+
+    def remove(self, conn: Connection) -> None:
+        """Take a client out; its awareness states leave with it."""
+        if conn in self.connections:
+            self.connections.remove(conn)
+        gone = [c for c in conn.clients if self.owners.get(c) is conn]
+        for client in gone:
+            del self.owners[client]
+        if gone:
+            self.awareness.remove_awareness_states(gone, conn)
+
+    def close(self) -> None:
+        """Stop following the room (the last client left)."""
+        self._unobserve()
+        self._presence.cancel()
+        self.awareness.unobserve(self._subscription)
+        for client in list(self.awareness.states):
+            if client not in self._sessions:
+                registry.remove_external(self.name, f"{EXTERNAL_PREFIX}{client}")
+
+    # ------------------------------------------------------------------ document
+
+    def _on_room_event(self, event: RoomEvent) -> None:
+        # Any thread: hand over to the loop, in order.
+        frame = update_frame(event.update)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
+            self.loop.call_soon_threadsafe(self._fan_out, frame, event.origin)
+
+    def _fan_out(self, frame: bytes, origin: object) -> None:
+        for conn in self.connections:
+            if conn.origin != origin:
+                conn.send(frame)
+
+    # ------------------------------------------------------------------ awareness
+
+    def apply_awareness(self, conn: Connection, payload: bytes) -> None:
+        """A client's awareness update (checked, then merged and passed on).
+
+        Clients echo states they received (y-websocket re-sends every change); pycrdt drops
+        those by their clock. A client owns the states it adds or renews: they leave with it.
+
+        Raises:
+            ProtocolError: If it is malformed or would overwrite a Streamlit session's state.
+        """
+        for client, (clock, _state) in parse_awareness(payload).items():
+            known = self.awareness.meta.get(client)
+            if client in self._sessions and (known is None or clock > known["clock"]):
+                raise ProtocolError(f"client id {client} belongs to a Streamlit session")
+        self.awareness.apply_awareness_update(payload, conn)
+
+    def send_awareness(self, conn: Connection) -> None:
+        """Send a client every current state at once (late joiners see everyone)."""
+        clients = list(self.awareness.states)
+        if clients:
+            conn.send(awareness_frame(self.awareness.encode_awareness_update(clients)))
+
+    def _on_awareness(self, topic: str, event: tuple[dict[str, list[int]], Any]) -> None:
+        changes, origin = event
+        clients = changes["added"] + changes["updated"] + changes["removed"]
+        if topic == "update" and isinstance(origin, Connection):
+            for client in changes["added"] + changes["updated"]:
+                owner = self.owners.get(client)
+                if owner is not origin:
+                    if owner is not None:
+                        owner.clients.discard(client)  # the same Yjs client, a new connection
+                    self.owners[client] = origin
+                    origin.clients.add(client)
+            for client in changes["removed"]:
+                if self.owners.get(client) is origin:
+                    del self.owners[client]
+                    origin.clients.discard(client)
+        if topic == "update" and clients:
+            frame = awareness_frame(self.awareness.encode_awareness_update(clients))
+            for conn in self.connections:
+                conn.send(frame)
+        if topic == "change" and origin != STREAMLIT_ORIGIN:
+            for client in changes["added"] + changes["updated"]:
+                state = self.awareness.states.get(client)
+                registry.set_external(self.name, f"{EXTERNAL_PREFIX}{client}", display_name(state))
+            for client in changes["removed"]:
+                registry.remove_external(self.name, f"{EXTERNAL_PREFIX}{client}")
+
+    async def _presence_loop(self) -> None:
+        while True:
+            try:
+                self.sync_sessions()
+            except Exception:
+                log.exception("room %r: publishing Streamlit presence failed", self.name)
+            await asyncio.sleep(PRESENCE_EVERY)
+
+    def sync_sessions(self) -> None:
+        """Publish the room's Streamlit sessions as awareness states (changes only, plus a
+        renewal every 15 s so Yjs peers keep them)."""
+        wanted = {
+            session_client_id(m.session): {"user": {"name": m.label}, "streamlit": True}
+            for m in registry.members(self.name)
+            if not m.session.startswith(EXTERNAL_PREFIX)
+        }
+        renew = time.monotonic() - self._renewed >= RENEW_EVERY
+        if renew:
+            self._renewed = time.monotonic()
+        entries: list[tuple[int, int, dict[str, Any] | None]] = []
+        for client, state in wanted.items():
+            if renew or self._sessions.get(client) != state:
+                entries.append((client, self._next_clock(client), state))
+        for client in set(self._sessions) - set(wanted):
+            entries.append((client, self._next_clock(client), None))
+        self._sessions = wanted
+        if entries:
+            self.awareness.apply_awareness_update(encode_awareness(entries), STREAMLIT_ORIGIN)
+
+    def _next_clock(self, client: int) -> int:
+        # A peer takes a state whose clock is above the one it knows (0 for a stranger).
+        meta = self.awareness.meta.get(client)
+        return 1 if meta is None else int(meta["clock"]) + 1
