@@ -49,7 +49,7 @@ def test_text_basics() -> None:
 
 def test_text_update_takes_a_str() -> None:
     notes = Room("r").text("notes")
-    with pytest.raises(TypeError, match="^text 'notes' takes a str, got int$"):
+    with pytest.raises(TypeError, match=r"^text 'notes' takes a str, got int$"):
         notes.update(3)  # type: ignore[arg-type]
 
 
@@ -182,7 +182,7 @@ def test_counter_basics() -> None:
 
 def test_counter_takes_numbers_only() -> None:
     clicks = Room("r").counter("clicks")
-    with pytest.raises(TypeError, match="^counter 'clicks' adds numbers, got bool$"):
+    with pytest.raises(TypeError, match=r"^counter 'clicks' adds numbers, got bool$"):
         clicks.increment(True)
     with pytest.raises(TypeError, match="got str"):
         clicks.increment("1")  # type: ignore[arg-type]

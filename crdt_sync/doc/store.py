@@ -180,11 +180,29 @@ class LogStore:
         scratch.load_updates(iter(entries))
         self._compact_from(name, scratch.export(), read)
 
-    def _compact_from(self, name: RoomName, state: Update, covers: Coverage) -> None:
+    def _compact_from(
+        self, name: RoomName, state: Update, covers: Coverage, *, contains: Coverage | None = None
+    ) -> Coverage | None:
+        """Store ``state`` as the snapshot covering ``covers``.
+
+        ``contains`` is the coverage of a snapshot whose content ``state`` is known to
+        include (one that was exactly its room's state): if the stored snapshot is still
+        that one, it is replaced without merging it in again.
+
+        Returns:
+            The new snapshot's coverage if its content is exactly ``state``; None if it
+            also holds what another compaction had put in it.
+        """
+        merged = False
+
         def build(old: tuple[Update, Coverage] | None) -> tuple[Update, Coverage]:
+            nonlocal merged
             if old is None:
                 return state, covers
+            if contains is not None and old[1] == contains:
+                return state, old[1].merged(covers)
             # Whatever another compaction put in the snapshot stays in it.
+            merged = True
             doc: Doc[Any] = Doc()
             doc.apply_update(old[0])
             doc.apply_update(state)
@@ -192,6 +210,7 @@ class LogStore:
 
         old, new = self._swap_snapshot(name, build)
         self._drop_entries(name, old, new)
+        return None if merged else new
 
     def close(self) -> None:
         """Nothing to release by default."""
@@ -204,6 +223,7 @@ class _Persister:
         self.store, self.room, self.read = store, room, read
         self.writer, self.seq = store._claim_writer(room.name, room)
         self.since_compaction = 0
+        self.snapshot: Coverage | None = None  # of a stored snapshot that is our state
         self.backlog: list[Update] = []
         self.registered = False
         self.lock = threading.Lock()
@@ -235,7 +255,9 @@ class _Persister:
                 try:
                     covers = Coverage(self.read)
                     covers[self.writer] = self.seq
-                    self.store._compact_from(self.room.name, self.room.export(), covers)
+                    self.snapshot = self.store._compact_from(
+                        self.room.name, self.room.export(), covers, contains=self.snapshot
+                    )
                 except Exception:
                     log.exception("room %r: compaction failed (nothing lost)", self.room.name)
 
