@@ -378,6 +378,12 @@ else:
     blobs = blobs[:{unguarded}]
 
 def peak_mib():
+    # VmHWM is this process image's own peak; ru_maxrss would also count what a child
+    # inherits from a big parent process at fork time.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 before = peak_mib()
