@@ -1,33 +1,429 @@
-"""The ``crdt-sync`` command."""
+"""The ``crdt-sync`` command: run the demo, and look after the rooms of a store.
+
+```
+crdt-sync demo                       # the collaborative demo; open the URL in two tabs
+crdt-sync rooms                      # name, stored updates, size, last change
+crdt-sync inspect plans [--json]     # what a room holds
+crdt-sync export plans plans.ydoc    # offline copy (any Yjs client reads it)
+crdt-sync import plans plans.ydoc    # merge it back (never overwrites; creates the room)
+crdt-sync compact [plans]            # one snapshot per room; prints size before -> after
+```
+
+Every subcommand takes ``--store`` (default: ``$CRDT_SYNC_STORE`` or the embedded
+``diskcache:.crdt_sync``). Errors (unknown room, unreadable file, bad store) print one line
+on stderr, change nothing and exit with status 2.
+"""
 
 from __future__ import annotations
 
-import argparse
+import datetime as dt
+import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import click
+
+from .bridge.config import DEFAULT_STORE, ENV_VAR, open_store
+from .doc import DiskCacheStore, InvalidUpdate, Room, UpdateStore, codec
+from .doc.store import LogStore
+
+PROGRESS_FROM = 1 << 20  # files this big get a progress bar (on a terminal)
+CHUNK = 1 << 16
 
 
-def _demo(args: argparse.Namespace) -> int:
+class CliError(click.ClickException):
+    """An error the user can fix; exit status 2, nothing changed."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"crdt-sync: error: {self.format_message()}", err=True)
+
+
+# ------------------------------------------------------------------------------- stores
+
+
+def _default_store() -> str:
+    return os.environ.get(ENV_VAR) or DEFAULT_STORE
+
+
+store_option = click.option(
+    "--store",
+    "store_spec",
+    default=_default_store,
+    show_default=f"${ENV_VAR} or {DEFAULT_STORE}",
+    metavar="SPEC",
+    help='Where the rooms are: "diskcache:PATH", "memory" or "redis://HOST:PORT/DB".',
+)
+
+
+@contextmanager
+def _store(spec: str, *, create: bool = False) -> Iterator[UpdateStore]:
+    """Open the store a spec names; a diskcache directory must exist unless ``create``."""
+    if spec.startswith("diskcache:") and not create:
+        path = Path(spec.removeprefix("diskcache:")).expanduser()
+        if not (path / "meta").is_dir():
+            raise CliError(f"no crdt_sync store at {str(path)!r} (from --store {spec!r})")
+    try:
+        store = open_store(spec)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:  # a directory we may not write, an unreachable server...
+        raise CliError(f"cannot open store {spec!r}: {exc}") from None
+    try:
+        yield store
+    finally:
+        with suppress(Exception):
+            store.close()
+
+
+def _rooms(store: UpdateStore) -> list[str]:
+    try:
+        names = sorted(store.rooms())
+    except Exception as exc:
+        raise CliError(f"cannot list the rooms of {store!r}: {exc}") from None
+    status = getattr(store, "status", None)  # stores with a server (Redis) report their link
+    if callable(status) and not status().connected:
+        raise CliError(f"cannot reach the store: {status().error}")
+    return names
+
+
+def _existing(store: UpdateStore, name: str) -> str:
+    if name not in _rooms(store):
+        raise CliError(f"no room {name!r} in store {store!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class RoomStats:
+    """What a store holds for one room (None: the store cannot tell)."""
+
+    updates: int | None
+    size: int | None
+    last_change: float | None
+
+
+def room_stats(store: UpdateStore, name: str) -> RoomStats:
+    """Stored updates, bytes on disk and time of the last write of a room."""
+    own = getattr(store, "room_stats", None)
+    if callable(own):
+        stats: RoomStats = own(name)
+        return stats
+    if isinstance(store, DiskCacheStore):
+        with suppress(sqlite3.Error, OSError):
+            return _diskcache_stats(store, name)
+    if isinstance(store, LogStore):
+        entries, _read = store._read(name)
+        return RoomStats(len(entries), sum(len(e) for _label, e in entries), None)
+    return RoomStats(None, len(store.load(name).export()), None)
+
+
+def _diskcache_stats(store: DiskCacheStore, name: str) -> RoomStats:
+    # diskcache keeps each directory in one SQLite file; read it without locking anyone.
+    def query(directory: str, where: str, args: tuple[str, ...]) -> tuple[int, int, float]:
+        db = store.path / directory / "cache.db"
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            row = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size + COALESCE(LENGTH(value), 0)), 0),"
+                f" COALESCE(MAX(store_time), 0) FROM Cache WHERE {where}",
+                args,
+            ).fetchone()
+        return int(row[0]), int(row[1]), float(row[2])
+
+    sep = "\x1f"  # the store's key separator, never part of a room name
+    n, size, last = query("log", "key >= ? AND key < ?", (f"{name}{sep}", f"{name}\x20"))
+    sn, ssize, slast = query("meta", "key = ?", (f"snapshot{sep}{name}",))
+    return RoomStats(n + sn, size + ssize, max(last, slast) or None)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+def _updates(n: int | None) -> str:
+    return "? updates" if n is None else f"{n} update{'' if n == 1 else 's'}"
+
+
+@contextmanager
+def _progress(items: list[str], label: str) -> Iterator[Iterator[str]]:
+    """A progress bar on stderr when it is a terminal (silent otherwise)."""
+    if not sys.stderr.isatty():
+        yield iter(items)
+        return
+    with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield iter(bar)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+
+
+# ------------------------------------------------------------------------------- files
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as src:
+            if size < PROGRESS_FROM or not sys.stderr.isatty():
+                return src.read()
+            chunks = []
+            with click.progressbar(
+                length=size, label=f"reading {path.name}", file=sys.stderr
+            ) as bar:
+                while chunk := src.read(CHUNK):
+                    chunks.append(chunk)
+                    bar.update(len(chunk))
+            return b"".join(chunks)
+    except OSError as exc:
+        raise CliError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write atomically (a crash or an error never leaves half a file)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ydoc-", dir=path.parent if str(path.parent) else ".")
+    except OSError as exc:
+        raise CliError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if len(data) < PROGRESS_FROM or not sys.stderr.isatty():
+                out.write(data)
+            else:
+                label = f"writing {path.name}"
+                with click.progressbar(length=len(data), label=label, file=sys.stderr) as bar:
+                    for start in range(0, len(data), CHUNK):
+                        out.write(data[start : start + CHUNK])
+                        bar.update(min(CHUNK, len(data) - start))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CliError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+# ------------------------------------------------------------------------------- values
+
+
+def room_contents(room: Room) -> dict[str, dict[str, Any]]:
+    """Every key of a room: ``{key: {"kind": kind, "value": value}}`` (Python values)."""
+    found: dict[str, dict[str, Any]] = {}
+    registers = room.snapshot()
+    for key, kind in sorted(room.kinds().items()):
+        value: Any
+        if kind == "register":
+            if key not in registers:
+                continue
+            value = registers[key]
+        elif kind == "text":
+            value = str(room.text(key))
+        elif kind == "counter":
+            value = room.counter(key).value
+        elif kind == "list":
+            value = room.list(key).to_list()
+        elif kind == "set":
+            value = room.set(key).to_list()
+        else:
+            value = room.table(key).rows()
+        found[key] = {"kind": kind, "value": value}
+    return found
+
+
+def _short(value: Any, width: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="crdt-sync", prog_name="crdt-sync")
+def cli() -> None:
+    """crdt-sync: collaborative Streamlit apps whose rooms are Yjs documents."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--port", type=int, default=8501, show_default=True, help="Port to serve on.")
+@click.option(
+    "--store",
+    "store_spec",
+    default=None,
+    metavar="SPEC",
+    help=f"Store for the demo's rooms (default ${ENV_VAR} or {DEFAULT_STORE}).",
+)
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
+def demo(port: int, store_spec: str | None, streamlit_args: tuple[str, ...]) -> None:
+    """Start the collaborative demo; open the URL it prints in two browser tabs.
+
+    Extra arguments go to ``streamlit run`` (e.g. ``--server.headless true``).
+    """
     app = Path(__file__).parent / "demo" / "app.py"
     env = dict(os.environ)
-    if args.store:
-        env["CRDT_SYNC_STORE"] = args.store
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
-    return subprocess.call(cmd, env=env)
+    if store_spec:
+        try:
+            open_store(store_spec).close()
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        env[ENV_VAR] = store_spec
+    click.echo(
+        f"crdt-sync demo on store {env.get(ENV_VAR, DEFAULT_STORE)}: open "
+        f"http://localhost:{port} in two browser tabs and edit in both."
+    )
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    sys.stdout.flush()
+    if os.name == "posix":  # become the server: one process, stopped by its own pid
+        os.execve(sys.executable, [*cmd, *streamlit_args], env)
+    raise SystemExit(subprocess.call([*cmd, *streamlit_args], env=env))
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per room, for machines.")
+def rooms(store_spec: str, as_json: bool) -> None:
+    """List the rooms: name, stored updates, size on disk, last change."""
+    with _store(store_spec) as store:
+        rows = [(name, room_stats(store, name)) for name in _rooms(store)]
+    if as_json:
+        out = [
+            {"room": n, "updates": s.updates, "bytes": s.size, "last_change": s.last_change}
+            for n, s in rows
+        ]
+        click.echo(json.dumps(out, indent=2))
+        return
+    if not rows:
+        click.echo(f"no rooms in {store_spec}")
+        return
+    table = [("ROOM", "UPDATES", "SIZE", "LAST CHANGE")]
+    table += [
+        (n, "-" if s.updates is None else str(s.updates), _size(s.size), _when(s.last_change))
+        for n, s in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        click.echo(
+            f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip()
+        )
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="JSON in the document's value form.")
+@click.argument("room")
+def inspect(store_spec: str, as_json: bool, room: str) -> None:
+    """Show what ROOM holds: registers and containers, with their values."""
+    with _store(store_spec) as store:
+        contents = room_contents(store.load(_existing(store, room)))
+    if as_json:
+        encoded = {
+            k: {"kind": v["kind"], "value": codec.encode(v["value"], k)}
+            for k, v in contents.items()
+        }
+        click.echo(json.dumps({"room": room, "keys": encoded}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"room {room!r}: {len(contents)} key{'s' if len(contents) != 1 else ''}")
+    width = max((len(k) for k in contents), default=0)
+    for key, entry in contents.items():
+        click.echo(f"  {key:<{width}}  {entry['kind']:<8}  {_short(entry['value'])}")
+
+
+@cli.command(name="export")
+@store_option
+@click.argument("room")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_(store_spec: str, room: str, file: Path) -> None:
+    """Save ROOM to FILE (.ydoc: Yjs update bytes any Yjs client can apply)."""
+    with _store(store_spec) as store:
+        data = store.load(_existing(store, room)).export()
+    _write_file(file, data)
+    click.echo(f"exported room {room!r} to {file} ({_size(len(data))})")
+
+
+@cli.command(name="import")
+@store_option
+@click.argument("room")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_(store_spec: str, room: str, file: Path) -> None:
+    """Merge FILE (.ydoc) into ROOM: nothing in the room is lost; creates ROOM if missing."""
+    data = _read_file(file)
+    try:
+        if not Room(room).merge(data):  # checked on a scratch copy first
+            raise CliError(
+                f"{file} builds on changes it does not contain (not a whole-room .ydoc); "
+                "nothing was changed"
+            )
+    except InvalidUpdate as exc:
+        raise CliError(
+            f"{file} is not a Yjs document ({exc.reason}); nothing was changed"
+        ) from None
+    except ValueError as exc:  # a bad room name
+        raise CliError(str(exc)) from None
+    with _store(store_spec, create=True) as store:
+        existed = room in _rooms(store)
+        target = store.load(room)
+        before = set(target.kinds())
+        target.merge(data)
+        added = len(set(target.kinds()) - before)
+        flush = getattr(store, "flush", None)
+        if callable(flush):
+            flush()
+    what = "existing room" if existed else "new room"
+    click.echo(
+        f"merged {file} ({_size(len(data))}) into {what} {room!r}: "
+        f"{len(target.kinds())} keys, {added} new"
+    )
+
+
+@cli.command()
+@store_option
+@click.argument("room", required=False)
+def compact(store_spec: str, room: str | None) -> None:
+    """Compact ROOM (default: every room) into one snapshot; prints size before -> after."""
+    with _store(store_spec) as store:
+        names = [_existing(store, room)] if room else _rooms(store)
+        results: list[tuple[str, RoomStats, RoomStats]] = []
+        with _progress(names, "compacting") as bar:
+            for name in bar:
+                before = room_stats(store, name)
+                try:
+                    store.compact(name)
+                except Exception as exc:
+                    raise CliError(f"could not compact room {name!r}: {exc}") from None
+                results.append((name, before, room_stats(store, name)))
+    for name, before, after in results:
+        click.echo(
+            f"{name}: {_updates(before.updates)}, {_size(before.size)} -> "
+            f"{_updates(after.updates)}, {_size(after.size)}"
+        )
+    if not results:
+        click.echo(f"no rooms in {store_spec}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``crdt-sync`` command."""
-    parser = argparse.ArgumentParser(prog="crdt-sync", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="start the collaborative demo on the embedded store")
-    demo.add_argument("--port", type=int, default=8501)
-    demo.add_argument("--store", default=None, help="store spec (default diskcache:.crdt_sync)")
-    demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    """Entry point of the ``crdt-sync`` command; returns the exit status."""
+    try:
+        cli.main(args=argv, prog_name="crdt-sync", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ shared.counter("clicks").increment()
 
 Which session reruns: one that *read* a key reruns when that key changes afterwards, and
 only then (its own changes included when it read the key before changing it: what it
-showed is stale). Reading a container counts as reading its key. ``with no_rerun():``
-makes changes that rerun nobody; `force_rerun` reruns the readers of a key on demand.
+showed is stale). Reading a container's content (iterating it, its length, a counter's
+value, a text's string...) counts as reading its key; getting the container does not.
+Entering or leaving a room reruns the others in it (their presence lists change).
+``with no_rerun():`` makes changes that rerun nobody; `force_rerun` reruns the readers of
+a key on demand.
 
 Registers hold values, not live objects: a list or dict read from a register comes back
 frozen (`FrozenList`, `FrozenDict`), so changing it in place raises `FrozenValueError`
@@ -303,8 +306,9 @@ class SharedState(MutableMapping[str, Any]):
 
     # --- containers ----------------------------------------------------------------
     def _container(self, key: str, kind: str) -> Any:
-        room = self._room((key,))
-        engine = getattr(room, kind)(key)
+        room = self._room()  # reading its content (len, iteration, value...) is the read
+        with room.transaction(origin=current_origin()):  # creating it is a change too
+            engine = getattr(room, kind)(key)
         return _SESSION_TYPES[kind](room, key, engine._root)
 
     def text(self, key: str) -> Text:

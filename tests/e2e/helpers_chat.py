@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from .helpers import TIMEOUT, button, text_input, wait_idle
+from .helpers import TIMEOUT, button, run_tracker, text_input, wait_idle, widget
 
 #: Text of every chat message (``st.chat_message``) on the page, in order.
 _CHAT_TEXTS_JS = """() => [...document.querySelectorAll('[data-testid="stChatMessage"]')]
@@ -89,6 +89,31 @@ def click_fast(page: Page, label: str) -> None:
     button(page, label).click(delay=0, no_wait_after=True)
 
 
+def at_once(actions: Sequence[tuple[Page, Callable[[], None]]], timeout: float = 20_000) -> None:
+    """Do every action right after the other, then wait until each page's server session
+    has finished a run that started after that page's request.
+
+    Several pages act at the same moment (their server sessions run concurrently and push
+    reruns into each other); each page sends its next event only once its previous one
+    was taken in. Streamlit itself drops a page's event when the same page sends another
+    before the script reached the widget (``runner.fastReruns`` stops that run), which
+    no library can prevent; this is the fastest pace at which a page loses nothing.
+    """
+    marks = []
+    for page, act in actions:
+        tracker = run_tracker(page)
+        before = tracker.rerun_requests
+        act()
+        marks.append((page, tracker, before))
+    for page, tracker, before in marks:
+        tracker.wait(
+            page,
+            lambda t=tracker, b=before: b < t.rerun_requests <= t.last_finished_request,  # type: ignore[misc]
+            "the run of the page's own event",
+            timeout,
+        )
+
+
 def metric_value(page: Page, label: str) -> str:
     """The value shown by ``st.metric(label)``."""
     metric = page.get_by_test_id("stMetric").filter(
@@ -124,3 +149,13 @@ def sidebar_pick_room(page: Page, name: str) -> None:
     page.get_by_role("option", name=name, exact=True).click()
     expect(combo).to_have_value(name)
     wait_idle(page)
+
+
+def choose_in_form(page: Page, label: str, option: str) -> None:
+    """Choose ``option`` in ``st.selectbox(label)`` inside a form (no rerun until submit)."""
+    combo = widget(page, "stSelectbox", label).get_by_role("combobox")
+    combo.focus()
+    combo.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(combo).to_have_value(option)
+    expect(page.get_by_role("listbox")).to_have_count(0)
