@@ -52,7 +52,12 @@ def room_selector(
     options = [_NONE, *rooms, _NEW]
     with st.sidebar:
         choice = st.selectbox(label, options, key=key)
+        previous = st.session_state.get(f"{key}__previous")
+        if previous and previous != choice and choice != _NEW:
+            # Leaving a room: out of its presence list now, not when the tab closes.
+            registry.leave(_session(), previous)
         if choice != _NEW:
+            st.session_state[f"{key}__previous"] = None if choice == _NONE else choice
             return None if choice in (_NONE, None) else str(choice)
         with st.form(f"{key}__form", clear_on_submit=True, border=False):
             name = st.text_input("New room name", key=f"{key}__name")

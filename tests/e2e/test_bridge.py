@@ -226,6 +226,7 @@ def test_rooms_chosen_with_room_selector_are_isolated(
             with crdt_sync.sync(room):
                 st.text_input("Topic", key="topic")
             st.write(f"in room {room}")
+            crdt_sync.presence_bar()
         else:
             st.write("no room chosen")
         """
@@ -243,6 +244,11 @@ def test_rooms_chosen_with_room_selector_are_isolated(
     c = open_session(srv.url)
     pick_existing_room(c, "north")
     expect(text_input(c, "Topic")).to_have_value("north topic")
+    expect(a.get_by_test_id("crdt-presence")).to_contain_text("2 here")
+    # C moves to "south": it leaves north's presence list at once, not when its tab closes.
+    pick_existing_room(c, "south")
+    expect(text_input(c, "Topic")).to_have_value("south topic")
+    expect(a.get_by_test_id("crdt-presence")).to_contain_text("1 here")
     # A bad name gets a clear message, not a traceback.
     sidebar_pick_new_room(c, "x" * 201, expect_ok=False)
     wait_for_text(c, "the limit is 200")
