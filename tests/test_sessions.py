@@ -82,3 +82,20 @@ def test_a_change_pushes_the_others_but_not_the_author(
     with a.room.transaction(origin="a"):
         a.room["level"] = 3
     assert pushed == ["b"]
+
+
+def test_engine_import_does_not_load_streamlit() -> None:
+    """`crdt_sync.doc` is usable from any Python program: importing it (and the package
+    root) must not drag in Streamlit; the Streamlit-facing names load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from crdt_sync.doc import Room, DiskCacheStore\n"
+        "import crdt_sync\n"
+        "assert 'streamlit' not in sys.modules, 'streamlit imported by the engine'\n"
+        "crdt_sync.sync\n"
+        "assert 'streamlit' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
