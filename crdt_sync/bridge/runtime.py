@@ -9,6 +9,7 @@ and `rerun_supported()` reports whether live pushes still work.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -92,6 +93,51 @@ def reported_keys() -> set[str] | None:
     except Exception as exc:
         _warn_once("SessionState._new_widget_state", exc)
         return None
+
+
+def widget_id(key: str) -> str | None:
+    """The id Streamlit gave the widget created with user key ``key`` (None if unknown)."""
+    state = _session_state_internals()
+    if state is None:
+        return None
+    try:
+        wid = state._key_id_mapper.get_id_from_key(key, None)
+        return None if wid is None else str(wid)
+    except Exception as exc:
+        _warn_once("SessionState._key_id_mapper", exc)
+        return None
+
+
+def reported_widget_values(key: str) -> dict[str, Any]:
+    """What the browser holds for every widget made with user key ``key``, by widget id.
+
+    Includes widgets the last run replaced: a page that had not yet received the new
+    widget still reports (and edits) the old one, e.g. an ``st.data_editor`` whose data
+    changed. JSON string values are decoded. Call it before the run creates the widget.
+    """
+    state = _session_state_internals()
+    if state is None:
+        return {}
+    found: dict[str, Any] = {}
+    try:
+        for wid, wstate in list(state._new_widget_state.states.items()):
+            if not (isinstance(wid, str) and wid.startswith("$$ID-") and wid.endswith(f"-{key}")):
+                continue
+            proto: Any = getattr(wstate, "value", None)
+            if hasattr(proto, "WhichOneof"):  # still serialized: a WidgetState proto
+                field = proto.WhichOneof("value")
+                value = getattr(proto, field) if field else None
+            else:
+                value = proto
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    continue
+            found[wid] = value
+    except Exception as exc:
+        _warn_once("SessionState._new_widget_state", exc)
+    return found
 
 
 def widget_kind(key: str) -> str | None:

@@ -35,8 +35,10 @@ def wait_board(page: Page, *, count: int | None = None, timeout: float = TIMEOUT
 
 
 def to_page(page: Page, x: float, y: float) -> Point:
-    """Board units -> page pixels."""
-    box = board(page).locator(".wb-svg").bounding_box()
+    """Board units -> page pixels (scrolls the board into view first)."""
+    svg = board(page).locator(".wb-svg")
+    svg.scroll_into_view_if_needed()
+    box = svg.bounding_box()
     assert box is not None, "board not visible"
     scale = box["width"] / 1000
     return box["x"] + x * scale, box["y"] + y * scale
@@ -74,12 +76,16 @@ def draw_stroke(page: Page, points: Sequence[Point]) -> None:
 
 def elements(page: Page) -> list[dict[str, Any]]:
     """What the page shows, bottom first: id, type, x, y, mine, text (notes)."""
-    found: list[dict[str, Any]] = board(page).locator(".wb-layer > g[data-id]").evaluate_all(
-        """gs => gs.map(g => ({
+    found: list[dict[str, Any]] = (
+        board(page)
+        .locator(".wb-layer > g[data-id]")
+        .evaluate_all(
+            """gs => gs.map(g => ({
             id: g.dataset.id, type: g.dataset.type,
             x: Number(g.dataset.x), y: Number(g.dataset.y), mine: g.dataset.mine === "true",
             text: g.querySelector("textarea") ? g.querySelector("textarea").value : null,
         }))"""
+        )
     )
     return found
 
@@ -102,14 +108,14 @@ def _num(v: float) -> str:
 
 def add_note(page: Page, at: Point) -> str:
     """Place a sticky note with the note tool; returns its id."""
-    before = {e["id"] for e in elements(page)}
+    notes = board(page).locator('.wb-layer > g[data-type="note"]')
+    before = set(notes.evaluate_all("gs => gs.map(g => g.dataset.id)"))
     choose_tool(page, "note")
     page.mouse.click(*to_page(page, *at))
-    new = board(page).locator('.wb-layer > g[data-type="note"]')
-    expect(new).to_have_count(len([e for e in elements(page) if e["type"] == "note"]))
-    ids = [e["id"] for e in elements(page) if e["id"] not in before]
-    assert len(ids) == 1, ids
-    return str(ids[0])
+    expect(notes).to_have_count(len(before) + 1)
+    new = set(notes.evaluate_all("gs => gs.map(g => g.dataset.id)")) - before
+    assert len(new) == 1, new
+    return str(new.pop())
 
 
 def note_text(page: Page, element_id: str) -> Locator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,8 +12,8 @@ from .helpers import OpenSession, browser_errors
 from .helpers_board import (
     add_note,
     board,
-    draw_stroke,
     drag_to,
+    draw_stroke,
     elements,
     grip_point,
     note_text,
@@ -172,9 +173,7 @@ def test_a_read_only_viewer_sees_live_and_changes_nothing(
     expect(board(viewer).locator('button[data-tool="pen"]')).to_be_hidden()
     draw_stroke(a, [(100, 100), (200, 150)])
     wait_board(viewer, count=1)
-    draw_stroke(viewer, [(100, 300), (200, 350)])
-    note = next(e["id"] for e in elements(viewer))
-    expect(note_text(viewer, note)).to_have_count(0)
+    draw_stroke(viewer, [(100, 300), (200, 350)])  # nothing happens
     wait_board(viewer, count=1)
     wait_board(a, count=1)
     no_errors(a, viewer)
@@ -192,4 +191,35 @@ def test_an_incoming_stroke_reruns_only_the_board(
     draw_stroke(a, [(100, 200), (200, 250)])
     wait_board(b, count=2)
     assert caption.inner_text() == runs_before
+    no_errors(a, b)
+
+
+def test_export_and_clear_my_strokes(
+    server: StreamlitServer, open_session: OpenSession, tmp_path: Path
+) -> None:
+    a = open_board(open_session, server, "export")
+    b = open_board(open_session, server, "export")
+    draw_stroke(a, [(100, 100), (200, 150), (300, 120)])
+    draw_stroke(b, [(100, 300), (200, 350)])
+    note = add_note(a, (500, 100))
+    note_text(a, note).fill("ship <it> & see")
+    note_text(a, note).blur()
+    for page in (a, b):
+        wait_board(page, count=3)
+    with a.expect_download() as svg_download:
+        board(a).get_by_role("button", name="Download the board as SVG").click()
+    svg = Path(svg_download.value.path()).read_text()
+    assert svg.startswith("<svg") and svg.count("<path") == 2
+    assert "ship &lt;it&gt; &amp; see" in svg
+    with a.expect_download() as png_download:
+        board(a).get_by_role("button", name="Download the board as PNG").click()
+    png = Path(png_download.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    assert png_download.value.suggested_filename == "wb.png"
+
+    board(a).get_by_role("button", name="Remove my strokes and shapes").click()
+    for page in (a, b):
+        wait_board(page, count=2)  # A's stroke gone; B's stroke and A's note stay
+        assert sorted(e["type"] for e in elements(page)) == ["note", "pen"]
+    assert [e["mine"] for e in elements(b) if e["type"] == "pen"] == [True]
     no_errors(a, b)

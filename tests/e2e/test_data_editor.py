@@ -1,0 +1,75 @@
+"""The shared data editor with real browsers: concurrent cell edits and added rows merge."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .helpers import OpenSession, browser_errors, wait_idle
+from .helpers_grid import commit, open_editor, start_new_row
+from .server import StreamlitAppFactory
+
+pytestmark = pytest.mark.e2e
+
+APP = """
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+import crdt_sync
+from crdt_sync.bridge.config import hub
+
+room = st.query_params.get("room", "lobby")
+tasks = pd.DataFrame(
+    {
+        "task": ["Write docs", "Fix bug"],
+        "points": [3, 5],
+        "done": [False, True],
+        "due": [dt.date(2026, 12, 1), dt.date(2026, 12, 5)],
+    }
+)
+crdt_sync.data_editor("tasks", tasks, key="tasks", room=room)
+rows = hub().get(room).table("tasks").rows()
+st.text(f"{len(rows)} rows")
+for cells in rows.values():
+    st.text(repr(tuple(cells.get(c) for c in ("task", "points", "done", "due"))))
+"""
+
+
+def rows_shown(page: Page) -> list[str]:
+    return page.get_by_test_id("stText").all_inner_texts()
+
+
+def test_edits_of_one_row_and_added_rows_at_the_same_time_all_kept(
+    streamlit_app: StreamlitAppFactory, open_session: OpenSession
+) -> None:
+    server = streamlit_app.start(APP, env={"CRDT_SYNC_STORE": "memory"})
+    a = open_session(f"{server.url}/?room=grid")
+    b = open_session(f"{server.url}/?room=grid")
+    for page in (a, b):
+        expect(page.get_by_text("2 rows", exact=True)).to_be_visible()
+        wait_idle(page)  # the second page's editor is rebuilt once the first seeds the table
+
+    # Different cells of the same row, both editors open, committed together.
+    open_editor(a, 0, 0, "Edited by A")
+    open_editor(b, 1, 0, "42")
+    commit(a)
+    commit(b)
+    # Each adds a row at the same time.
+    start_new_row(a, 2, "Row from A")
+    start_new_row(b, 2, "Row from B")
+    commit(a)
+    commit(b)
+
+    first = "('Edited by A', 42, False, datetime.date(2026, 12, 1))"
+    second = "('Fix bug', 5, True, datetime.date(2026, 12, 5))"
+    added = ["('Row from A', None, None, None)", "('Row from B', None, None, None)"]
+    fresh = open_session(f"{server.url}/?room=grid")
+    for page in (a, b, fresh):
+        expect(page.get_by_text("4 rows", exact=True)).to_be_visible()
+        for line in (first, second, *added):
+            expect(page.get_by_text(line, exact=True)).to_be_visible()
+        wait_idle(page)
+        assert browser_errors(page) == []
+    server.assert_clean_log()
