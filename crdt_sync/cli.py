@@ -289,6 +289,8 @@ def demo(port: int, store_spec: str | None, streamlit_args: tuple[str, ...]) -> 
         f"http://localhost:{port} in two browser tabs and edit in both."
     )
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    if not any(arg.startswith("--browser.gatherUsageStats") for arg in streamlit_args):
+        cmd += ["--browser.gatherUsageStats", "false"]  # no calls home from a local demo
     sys.stdout.flush()
     if os.name == "posix":  # become the server: one process, stopped by its own pid
         os.execve(sys.executable, [*cmd, *streamlit_args], env)

@@ -148,6 +148,8 @@ class SessionBinding:
         self.keys: dict[str, KeyState] = {}
         self.skipped: set[str] = set()
         self.fragments: set[str | None] = set()
+        # Key prefixes a component (a whiteboard) shows itself: never copied into widgets.
+        self.claimed: set[str] = set()
         self._dirty: set[str] = set()
         self._first = True
         self._entry_keys: set[str] = set()
@@ -333,6 +335,8 @@ class SessionBinding:
             self._first = False
         dirty |= {self.keys[k].room_key for k in edits}
         for room_key in dirty:
+            if self.claimed and room_key.startswith(tuple(self.claimed)):
+                continue
             kind = self.room.kind(room_key)
             if kind not in ("text", "register", "set"):
                 continue

@@ -202,7 +202,9 @@ def on_session_end(session: str, callback: Callable[[str], None]) -> None:
     websocket closes (not when the session expires two minutes later). Call it during the
     session's script run; calling it again is cheap.
     """
-    _session_handle(session, callback)
+    # One cached handle per (session, callback): a second callback must fire too.
+    name = f"{getattr(callback, '__module__', '')}.{getattr(callback, '__qualname__', '')}"
+    _session_handle(session, f"{name}@{id(getattr(callback, '__self__', callback))}", callback)
 
 
 def _release(handle: tuple[str, Callable[[str], None]]) -> None:
@@ -215,7 +217,7 @@ def _release(handle: tuple[str, Callable[[str], None]]) -> None:
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def _session_handle(
-    session: str, _callback: Callable[[str], None]
+    session: str, callback_name: str, _callback: Callable[[str], None]
 ) -> tuple[str, Callable[[str], None]]:
     return (session, _callback)
 

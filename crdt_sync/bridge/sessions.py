@@ -73,6 +73,7 @@ class Registry:
                 return binding
             room = config.hub().open(room_name)
             binding = SessionBinding(session, room, private_by_default=private_by_default)
+            binding.claimed = self._claims.setdefault(room_name, set())  # shared, live
             self._bindings[(session, room_name)] = binding
             self._current[session] = room_name
             others = self._join(session, room_name, room)
