@@ -196,3 +196,27 @@ def test_same_tells_types_apart() -> None:
     assert not same(1, True)
     assert same([1, "a"], [1, "a"])
     assert not same([1], [1.0])
+
+
+def test_regression_replacing_a_value_seen_via_a_push_uses_that_value_as_base() -> None:
+    """Found by benchmarks/compare measure 7: A commits "w0", B commits "w8" (pushed to A),
+    A replaces "w8" with "w10": every page showed "w18", because A's edit was rebased from
+    the older "w0" A's page no longer showed. An edit that touches what changed since an
+    older view was made against the newest one."""
+    room = Room("r")
+    a, b = pair(room)
+    sa: dict[str, Any] = {}
+    sb: dict[str, Any] = {}
+    for binding, state in ((a, sa), (b, sb)):
+        run(binding, state, set(), {"field": "text_input"})
+    sa["field"] = "w0"
+    run(a, sa, {"field"})
+    b.mark_dirty({"field"})
+    run(b, sb, set())
+    sb["field"] = "w8"
+    run(b, sb, {"field"})
+    a.mark_dirty({"field"})
+    run(a, sa, set())  # pushed: A's page shows "w8"
+    sa["field"] = "w10"
+    run(a, sa, {"field"})
+    assert str(room.text("field")) == "w10"

@@ -19,10 +19,10 @@ import logging
 import threading
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from ..doc import Room
+from ..doc.text_edits import changed_ranges
 
 log = logging.getLogger("crdt_sync.binding")
 
@@ -84,14 +84,48 @@ def classify(widget: str | None, value_type: str | None, value: Any) -> BridgeKi
     return "register"
 
 
-def _closest_text(candidates: list[Any], value: str) -> str:
+def _touches(mine: list[tuple[int, int, str]], theirs: list[tuple[int, int, str]]) -> bool:
+    """Whether two sets of changes to one text touch: one deletes where the other acts.
+
+    Two pure insertions never touch (both are kept, side by side).
+    """
+    for a1, a2, _ in mine:
+        for b1, b2, _ in theirs:
+            deletes = a2 > a1 or b2 > b1
+            if deletes and a1 <= b2 and b1 <= a2:
+                return True
+    return False
+
+
+def _cost(changes: list[tuple[int, int, str]]) -> int:
+    return sum(end - start + len(text) for start, end, text in changes)
+
+
+def _text_base(candidates: list[Any], value: str) -> str:
+    """The text the person edited: what their page showed when they started typing.
+
+    Their page shows the newest value it was given, unless they were already typing in
+    that field when it arrived (Streamlit keeps a field's unsent text). The previous view
+    is taken as the base only when everything says so: it was not empty, the person's
+    text is closer to it, lacks what arrived since, and their edit does not touch what
+    arrived. Then both edits are kept; otherwise they edited what they saw.
+    """
     texts = [c for c in candidates if isinstance(c, str)]
     if not texts:
         return ""
-    # Ties go to the most recent view (candidates are oldest first).
-    return max(
-        reversed(texts), key=lambda c: SequenceMatcher(None, c, value, autojunk=False).ratio()
-    )
+    shown = texts[-1]
+    older = texts[-2] if len(texts) > 1 else ""
+    if not older or older == shown:
+        return shown
+    since = changed_ranges(older, shown)
+    mine = changed_ranges(older, value)
+    if (
+        _cost(mine) < _cost(changed_ranges(shown, value))
+        and not any(text and text in value for _s, _e, text in since)
+        and not _touches(mine, since)
+    ):
+        return older
+    return shown
 
 
 def _closest_list(candidates: list[Any], value: list[Any]) -> list[Any]:
@@ -291,7 +325,7 @@ class SessionBinding:
                 candidates = [*ks.superseded, ks.shown]
                 if ks.kind == "text":
                     new = "" if value is None else str(value)
-                    base = _closest_text(candidates, new)
+                    base = _text_base(candidates, new)
                     self.room.text(ks.room_key).update(new, base=base)
                 elif ks.kind == "set":
                     new_items = list(value or [])

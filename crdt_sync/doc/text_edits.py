@@ -137,3 +137,18 @@ def apply_edits(text: str, edits: list[TextEdit]) -> str:
     for edit in edits:
         text = text[: edit.index] + edit.insert + text[edit.index + edit.delete :]
     return text
+
+
+
+def changed_ranges(old: str, new: str) -> list[tuple[int, int, str]]:
+    """Where ``old`` was changed to make ``new``, and what was put there.
+
+    Args:
+        old: The text before.
+        new: The text after.
+
+    Returns:
+        ``(start, end, inserted)``: ``old[start:end]`` became ``inserted``; ``start == end``
+        is a pure insertion. In order.
+    """
+    return [(i1, i2, new[j1:j2]) for i1, i2, j1, j2 in _opcodes(old, new)]
