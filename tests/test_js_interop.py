@@ -17,6 +17,7 @@ run with plain ``node`` against the pinned ``yjs`` of ``tests/js/package-lock.js
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import shutil
@@ -425,8 +426,28 @@ def anyio_backend() -> str:
     return "asyncio"  # `websockets` is asyncio-only
 
 
-@pytest.mark.anyio
-async def test_y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_path: Path) -> None:
+def test_y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_path: Path) -> None:
+    """Runs the async body on a loop of its own thread: the browser tests' Playwright
+    driver keeps an event loop running on the main thread for the whole session."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            asyncio.run(_y_websocket_client_syncs_with_pycrdt_provider(js, tmp_path))
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the websocket exchange hung"
+    if failure:
+        raise failure[0]
+
+
+async def _y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_path: Path) -> None:
     from websockets.asyncio.server import serve  # a dev dependency
 
     room = RawRoom()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from .helpers import TIMEOUT, button, run_tracker, text_input, wait_idle, widget
+from .helpers import TIMEOUT, button, choose_option, run_tracker, text_input, wait_idle, widget
 
 #: Text of every chat message (``st.chat_message``) on the page, in order.
 _CHAT_TEXTS_JS = """() => [...document.querySelectorAll('[data-testid="stChatMessage"]')]
@@ -145,8 +145,7 @@ def sidebar_new_room(page: Page, name: str) -> None:
 def sidebar_pick_room(page: Page, name: str) -> None:
     """Enter an existing room with ``crdt_sync.room_selector`` (sidebar)."""
     combo = page.get_by_test_id("stSidebar").get_by_role("combobox")
-    combo.click()
-    page.get_by_role("option", name=name, exact=True).click()
+    choose_option(page, combo, name)  # waits for the rerun the choice causes
     expect(combo).to_have_value(name)
     wait_idle(page)
 

@@ -164,6 +164,7 @@ def test_chat_rooms_keep_rooms_apart_and_show_who_is_here(open_session, example)
     carol = open_session(server.url)
     type_and_commit(carol, "Display name", "Carol")
     sidebar_pick_room(carol, "random")
+    wait_for_text(carol, "# random")
     assert wait_for_chat(carol, 1) == ["Bob: hi random"]
     expect(bob.get_by_test_id("crdt-presence")).to_contain_text("Carol")
     at_once([(ann, lambda: send_chat(ann, "still general"))])
