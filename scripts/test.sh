@@ -18,7 +18,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,bench]"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 
 .venv/bin/ruff check .
