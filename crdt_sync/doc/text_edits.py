@@ -139,7 +139,6 @@ def apply_edits(text: str, edits: list[TextEdit]) -> str:
     return text
 
 
-
 def changed_ranges(old: str, new: str) -> list[tuple[int, int, str]]:
     """Where ``old`` was changed to make ``new``, and what was put there.
 
