@@ -24,7 +24,6 @@ measures as part of the comparison with the anchors.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -408,8 +407,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         facts = machine_facts(browsers.version)
     body = section(props, over, command=command, facts=facts)
     print(body)
-    with contextlib.suppress(FileNotFoundError):
-        replace_section(args.out / "RESULTS.md", SECTION, body)
+    replace_section(args.out / "RESULTS.md", SECTION, body)
     print(f"wrote {SECTION!r} in {args.out / 'RESULTS.md'}")
 
 
