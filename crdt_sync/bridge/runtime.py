@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,9 @@ _warned: set[str] = set()
 
 # Seconds between checks of a session that is mid-run before pushing a rerun into it.
 MID_RUN_RETRY = 0.01
+HOLD_MAX = 120.0
+"""Longest a session is held away from pushed reruns (its release may never come: the
+tab was closed mid-edit)."""
 
 
 def _warn_once(what: str, exc: BaseException) -> None:
@@ -264,7 +268,8 @@ class RerunScheduler:
     A push is done on Streamlit's event loop with the session's own client state (so the
     person stays on their page with their query parameters), never into a session that is
     mid-run (it would restart that run without the click it was processing; the push waits
-    until the run ends), and bursts collapse into one rerun per session. A push for
+    until the run ends) nor into a session that is held (`hold`), and bursts collapse into
+    one rerun per session. A push for
     fragments reruns only those fragments.
     """
 
@@ -274,6 +279,26 @@ class RerunScheduler:
         self._pending: dict[str, set[str | None]] = {}
         self._scheduled: set[str] = set()
         self._checks: dict[str, Callable[[], bool]] = {}
+        self._held: dict[str, float] = {}  # session id -> monotonic time the hold expires
+
+    def hold(self, session: str, seconds: float = HOLD_MAX) -> None:
+        """Keep pushed reruns away from ``session`` until `release` (or ``seconds`` pass).
+
+        For a person in the middle of something a rerun would disturb.
+        """
+        with self._lock:
+            self._held[session] = time.monotonic() + seconds
+
+    def release(self, session: str) -> None:
+        """Let pushes reach ``session`` again; what was held back is pushed now."""
+        with self._lock:
+            held = self._held.pop(session, None) is not None
+            waiting = held and bool(self._pending.get(session)) and session not in self._scheduled
+            if waiting:
+                self._scheduled.add(session)
+        loop = self._loop() if waiting else None
+        if loop is not None:
+            loop.call_soon_threadsafe(self._flush, session)
 
     def push(
         self,
@@ -311,6 +336,19 @@ class RerunScheduler:
         with self._lock:
             self._pending.pop(session, None)
             self._checks.pop(session, None)
+            self._held.pop(session, None)
+
+    def _held_for(self, session: str) -> float:
+        """Seconds left on a hold of ``session`` (0 if none)."""
+        with self._lock:
+            until = self._held.get(session)
+            if until is None:
+                return 0.0
+            left = until - time.monotonic()
+            if left <= 0:
+                del self._held[session]
+                return 0.0
+            return left
 
     def _loop(self) -> Any:
         try:
@@ -348,6 +386,14 @@ class RerunScheduler:
                 log.debug("flush %s waits: mid-run state=%s", session_id[:6], session._state)
                 self._loop().call_later(MID_RUN_RETRY, self._flush, session_id)
                 return
+            held = self._held_for(session_id)
+            if held:
+                # `release` flushes; the timer only covers a hold that is never released.
+                log.debug("flush %s waits: held for %.1fs", session_id[:6], held)
+                with self._lock:
+                    self._scheduled.discard(session_id)
+                self._loop().call_later(held, self._flush_if_idle, session_id)
+                return
             with self._lock:
                 self._scheduled.discard(session_id)
                 fragments = self._pending.pop(session_id, set())
@@ -374,6 +420,13 @@ class RerunScheduler:
             with self._lock:
                 self._scheduled.discard(session_id)
             _warn_once("AppSession.request_rerun", exc)
+
+    def _flush_if_idle(self, session_id: str) -> None:
+        with self._lock:
+            if session_id in self._scheduled or not self._pending.get(session_id):
+                return
+            self._scheduled.add(session_id)
+        self._flush(session_id)
 
 
 scheduler = RerunScheduler()

@@ -34,15 +34,17 @@ import streamlit as st
 from ..bridge import runtime
 from ..bridge.sessions import registry
 from ..doc import Room, Table, validate_room_name
+from . import editing_probe
 
 log = logging.getLogger("crdt_sync.data_editor")
 
 _UNSET = object()
 MEMORIES = 4
-QUIET = 3.0
-"""Seconds after this page's last edit before others' changes rebuild its editor."""
 """Editors of a page remembered (their data, what was applied): a page a few reruns behind
 can still report edits made in an editor that was replaced meanwhile."""
+QUIET = 1.5
+"""Seconds after this page's last edit, or after it closed a cell editor, before others'
+changes rebuild its editor (the grid sends a committed cell a moment after Enter)."""
 
 ColumnKind = Literal["int", "float", "bool", "str", "date", "datetime", "time"]
 """How a column's values are typed (kept through edits)."""
@@ -87,9 +89,9 @@ def data_editor(
         seed(table, data, kinds)
     memory_key = _memory_key(room_name, name, key)
     memories = st.session_state.setdefault(memory_key, {})
+    now = time.monotonic()
     # Apply this page's edits first: to the editor it has now and, if it had not caught up
     # with a rerun that replaced its editor, to the one it still shows.
-    now = time.monotonic()
     for wid, changes in runtime.reported_widget_values(key).items():
         memory = memories.get(wid)
         if memory is None or not isinstance(changes, Mapping) or read_only:
@@ -102,28 +104,40 @@ def data_editor(
         current = new_memory(rows, kinds)
     elif expected(current) != rows:
         # Someone else changed the table. Showing it rebuilds the editor, which drops a
-        # cell being typed in: while this page is editing, wait for a pause first.
-        quiet_at = st.session_state.get(f"{memory_key}:edited", -QUIET) + QUIET
-        if now >= quiet_at:
+        # cell being typed in: while this page has a cell editor open, wait (closing it
+        # reruns the page), and after an edit wait for a pause.
+        probe = _probe_key(key)
+        edited = st.session_state.get(f"{memory_key}:edited", -QUIET)
+        quiet_at = max(edited, editing_probe.closed_at(probe)) + QUIET
+        if editing_probe.editing(probe):
+            pass
+        elif now >= quiet_at:
             current = new_memory(rows, kinds)
         else:
             _rerun_later(session, runtime.fragment_id(), quiet_at - now)
     # Otherwise the editor keeps the data it had, so it is not rebuilt (nor its selection).
     editor_kwargs.setdefault("hide_index", True)
     editor_kwargs.setdefault("width", "stretch")
-    st.data_editor(
-        current["frame"],
-        key=key,
-        num_rows="fixed" if read_only else "dynamic",
-        disabled=read_only,
-        **editor_kwargs,
-    )
+    with st.container(gap=None):
+        st.data_editor(
+            current["frame"],
+            key=key,
+            num_rows="fixed" if read_only else "dynamic",
+            disabled=read_only,
+            **editor_kwargs,
+        )
+        if not read_only:
+            editing_probe.editing_probe(_probe_key(key))
     editor_id = runtime.widget_id(key)
     if editor_id is not None:
         memories[editor_id] = current
         for old in list(memories)[:-MEMORIES]:
             del memories[old]
     return to_frame(rows, kinds, index=True)
+
+
+def _probe_key(key: str) -> str:
+    return f"{key}:crdt_sync_editing"
 
 
 def _rerun_later(session: str, fragment: str | None, delay: float) -> None:

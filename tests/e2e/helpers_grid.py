@@ -8,6 +8,7 @@ Pressing Enter on a cell opens its editor (``#portal .gdg-input``); Enter commit
 
 from __future__ import annotations
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from .helpers import TIMEOUT
@@ -42,12 +43,33 @@ def cell_editor(page: Page) -> Locator:
     return page.locator("#portal .gdg-input")
 
 
-def open_editor(page: Page, column: int, row: int, text: str) -> None:
-    """Open a cell's editor and type ``text`` into it (not committed yet)."""
-    select_cell(page, column, row)
-    page.keyboard.press("Enter")
-    expect(cell_editor(page)).to_be_visible(timeout=TIMEOUT)
-    cell_editor(page).fill(text)
+def cell_text(page: Page, column: int, row: int) -> str:
+    """A cell's text, from the grid's accessibility table (the canvas has no DOM cells)."""
+    return grid(page).get_by_test_id(f"glide-cell-{column + 1}-{row}").inner_text()
+
+
+def open_editor(page: Page, column: int, row: int, text: str, attempts: int = 3) -> None:
+    """Open a cell's editor and type ``text`` into it (not committed yet).
+
+    The editor must open with the cell's text, and stay open: a keypress the grid missed
+    while it was still taking the click lands on another cell, and a rerun landing just as
+    the editor opens (another page joined, say) can close it again; both are retried.
+    """
+    expected = cell_text(page, column, row)
+    for _ in range(attempts):
+        select_cell(page, column, row)
+        page.keyboard.press("Enter")
+        expect(cell_editor(page)).to_be_visible(timeout=TIMEOUT)
+        try:
+            opened = cell_editor(page).input_value(timeout=2_000)
+            if opened == expected:
+                cell_editor(page).fill(text, timeout=2_000)
+                return
+        except PlaywrightError:
+            continue  # closed under us: open it again
+        page.keyboard.press("Escape")
+        expect(cell_editor(page)).to_have_count(0, timeout=TIMEOUT)
+    raise AssertionError(f"could not open the editor of cell ({column}, {row}) {expected!r}")
 
 
 def commit(page: Page) -> None:

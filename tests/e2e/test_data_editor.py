@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .helpers import OpenSession, browser_errors, wait_idle
-from .helpers_grid import commit, open_editor, start_new_row
+from .helpers_grid import cell_editor, commit, open_editor, start_new_row
 from .server import StreamlitAppFactory
 
 pytestmark = pytest.mark.e2e
@@ -72,4 +72,34 @@ def test_edits_of_one_row_and_added_rows_at_the_same_time_all_kept(
             expect(page.get_by_text(line, exact=True)).to_be_visible()
         wait_idle(page)
         assert browser_errors(page) == []
+    server.assert_clean_log()
+
+
+def test_a_cell_being_typed_in_survives_others_changes(
+    streamlit_app: StreamlitAppFactory, open_session: OpenSession
+) -> None:
+    server = streamlit_app.start(APP, env={"CRDT_SYNC_STORE": "memory"})
+    a = open_session(f"{server.url}/?room=slow")
+    b = open_session(f"{server.url}/?room=slow")
+    c = open_session(f"{server.url}/?room=slow")
+    for page in (a, b, c):
+        expect(page.get_by_text("2 rows", exact=True)).to_be_visible()
+        wait_idle(page)
+
+    open_editor(b, 0, 1, "B is still typing")  # B takes its time
+    open_editor(a, 1, 0, "7")
+    commit(a)
+    edited = "('Write docs', 7, False, datetime.date(2026, 12, 1))"
+    for page in (a, c):  # everyone else sees A's change ...
+        expect(page.get_by_text(edited, exact=True)).to_be_visible()
+        wait_idle(page)
+    # ... while B's page waits (a rerun could make the grid drop B's cell) ...
+    assert b.get_by_text(edited, exact=True).count() == 0
+    expect(cell_editor(b)).to_have_value("B is still typing")
+    commit(b)
+
+    fixed = "('B is still typing', 5, True, datetime.date(2026, 12, 5))"
+    for page in (a, b, c):  # ... and catches up once B's cell is done
+        for line in (edited, fixed):
+            expect(page.get_by_text(line, exact=True)).to_be_visible()
     server.assert_clean_log()
