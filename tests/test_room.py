@@ -852,3 +852,17 @@ def test_regression_a_dropped_room_is_freed() -> None:
     del room
     gc.collect()
     assert ref() is None
+
+
+def test_change_hooks_hear_the_changed_keys_before_the_write_returns() -> None:
+    room = Room("hooks")
+    heard: list[frozenset[str]] = []
+    remove = room.add_change_hook(heard.append)
+    with room.transaction():
+        room["a"] = 1
+        room.text("notes").insert(0, "hi")
+        assert heard == []  # not mid-transaction
+    assert len(heard) == 1 and {"a", "notes"} <= heard[0]
+    remove()
+    room["b"] = 2
+    assert len(heard) == 1

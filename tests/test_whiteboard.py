@@ -3,6 +3,7 @@ operations a browser sends, how concurrent ones merge, and the versioned deltas 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from crdt_sync.components.whiteboard import apply_message
 from crdt_sync.components.whiteboard.board import BUCKETS, Board, InvalidOp, clean_element
 from crdt_sync.components.whiteboard.index import BoardIndex, index_for
-from crdt_sync.doc import Room
+from crdt_sync.doc import Room, RoomEvent
 
 
 def sync(*rooms: Room) -> None:
@@ -314,6 +315,33 @@ def test_index_delta_has_only_what_changed() -> None:
     assert [e["text"] for e in delta.elements if e["id"] == "n1"] == ["typed"]
     assert index.delta(index.epoch, v2).elements == []
     assert len(index) == 50
+
+
+def test_index_sees_a_change_as_soon_as_its_transaction_returns() -> None:
+    """Another thread may still be delivering observer events (and pushing reruns) when a
+    page reruns because of a change: the index must already have it (CI once showed a
+    board missing a stroke that every observer had been told about, but too late)."""
+    room = Room("r")
+    board = Board(room, "wb")
+    index = BoardIndex(board)
+    index.refresh()
+    delivering, release = threading.Event(), threading.Event()
+
+    def slow_observer(event: RoomEvent) -> None:
+        delivering.set()
+        release.wait(10)
+
+    room.observe(slow_observer)
+    busy = threading.Thread(target=board.add, args=(stroke("s1"),))
+    busy.start()
+    try:
+        assert delivering.wait(10)  # that thread now delivers every room event, slowly
+        board.add(stroke("s2"))  # its events queue behind: no observer has heard of it
+        index.refresh()
+        assert {e["id"] for e in index.delta(index.epoch, 0).elements} == {"s1", "s2"}
+    finally:
+        release.set()
+        busy.join()
 
 
 def test_index_sees_remote_changes_and_undo() -> None:

@@ -48,6 +48,7 @@ REMOTE: Hashable = "crdt_sync:remote"
 """Origin given to merged updates when the caller names none."""
 
 UpdateHook = Callable[[Update, "Origin | None"], None]
+ChangeHook = Callable[[frozenset[str]], None]
 
 _ROOT_TYPES: dict[str, type[Map[Any]] | type[Text] | type[Array[Any]]] = {
     "text": Text,
@@ -123,6 +124,7 @@ class Room(MutableMapping[str, Any]):
         self._undo: dict[Hashable, UndoManager] = {}
         self._observers: list[RoomObserver] = []
         self._update_hooks: list[UpdateHook] = []
+        self._change_hooks: list[ChangeHook] = []
         self._pending: list[tuple[Update, dict[int, int]]] = []
         # Bookkeeping of the transaction in progress (under self._lock).
         self._depth = 0
@@ -397,6 +399,10 @@ class Room(MutableMapping[str, Any]):
             self._adopt_new_roots()
             updates, changed = self._updates, self._changed
             self._changed, self._updates = set(), []
+            if changed:
+                keys = frozenset(changed)
+                for change_hook in self._change_hooks:
+                    change_hook(keys)
             for update in updates:
                 for hook in self._update_hooks:
                     hook(update, origin)
@@ -435,6 +441,27 @@ class Room(MutableMapping[str, Any]):
         """
         with self._lock:
             self._update_hooks.append(hook)
+
+    def add_change_hook(self, hook: ChangeHook) -> Callable[[], None]:
+        """Call ``hook(keys)`` with the keys every transaction changed, inside the room's lock.
+
+        Unlike an observer, a hook has run when the transaction returns, so a reader that
+        keeps its own view of the room (e.g. an index) cannot miss a change that another
+        thread, told by an observer, already acts on. Hooks must be quick and must not touch
+        the room.
+
+        Returns:
+            A function that removes the hook.
+        """
+        with self._lock:
+            self._change_hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._change_hooks:
+                    self._change_hooks.remove(hook)
+
+        return remove
 
     def _deliver(self) -> None:
         # One thread at a time delivers, in order; a thread that finds another delivering

@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...doc import Room, RoomEvent
+from ...doc import Room
 from .board import Board
 
 
@@ -43,8 +43,9 @@ class Delta:
 class BoardIndex:
     """The in-memory, versioned view of one board.
 
-    Thread-safe: the room's observer (any thread) queues changed keys; `refresh` and
-    `delta` run in script threads.
+    Thread-safe: a change hook of the room queues changed keys as each transaction commits
+    (so a page that reruns because of a change always finds it here; an observer could run
+    later than that rerun); `refresh` and `delta` run in script threads.
 
     Args:
         board: The board to follow.
@@ -59,15 +60,18 @@ class BoardIndex:
         self._changed: dict[str, int] = {}  # element id -> version it last changed at
         self._by_bucket: dict[str, set[str]] = {}
         self._pending: set[str] = set()
+        # Guards only _pending: the hook runs under the room's lock, and refresh holds
+        # self._lock while it reads the room, so the hook must never wait for self._lock.
+        self._pending_lock = threading.Lock()
         self._loaded = False
-        # The room keeps this index alive through its observer (and nothing else does), so
-        # the index goes when the hub closes the room.
-        self.unobserve = board.room.observe(self._on_event)
+        # The room keeps this index alive through its hook (and nothing else does), so the
+        # index goes when the hub closes the room.
+        self.unobserve = board.room.add_change_hook(self._on_change)
 
-    def _on_event(self, event: RoomEvent) -> None:
-        mine = [k for k in event.keys if k.startswith(self.board.prefix)]
+    def _on_change(self, keys: frozenset[str]) -> None:
+        mine = [k for k in keys if k.startswith(self.board.prefix)]
         if mine:
-            with self._lock:
+            with self._pending_lock:
                 self._pending.update(mine)
 
     def refresh(self) -> int:
@@ -75,12 +79,13 @@ class BoardIndex:
         with self._lock:
             if not self._loaded:
                 self._load()
-            elif self._pending:
+            else:
                 self._catch_up()
             return self.version
 
     def _load(self) -> None:
-        self._pending.clear()
+        with self._pending_lock:
+            self._pending.clear()
         elements = self.board.elements()
         self.version += 1
         self._elements = elements
@@ -91,7 +96,10 @@ class BoardIndex:
         self._loaded = True
 
     def _catch_up(self) -> None:
-        pending, self._pending = self._pending, set()
+        with self._pending_lock:
+            pending, self._pending = self._pending, set()
+        if not pending:
+            return
         kinds = self.board.room.kinds()
         changed: dict[str, dict[str, Any] | None] = {}
         texts: set[str] = set()
