@@ -304,3 +304,32 @@ def _varuint(n: int) -> bytes:
 def test_encode_awareness_refuses_nan() -> None:
     with pytest.raises(ValueError, match="nan is not"):
         encode_awareness([(1, 0, {"x": float("nan")})])
+
+
+def test_an_awareness_only_client_shares_presence_and_never_the_document(
+    servers: Callable[..., AppServer], clients: Callable[..., Peer]
+) -> None:
+    """What a whiteboard's live cursors use (``?awareness=1``)."""
+    server = servers()
+    ann = clients(server, "plans", name="ann")
+    synced(ann)
+    ann.request("ops", ops=[{"op": "set", "key": "before", "value": 1}])
+    ann.request("awareness", state={"user": {"name": "ann"}})
+    cursor = clients(server, "plans", name="cursor", awareness="1")
+    mark = {"streamlit": True, "board": "wb", "cursor": {"x": 10, "y": 20}}
+    cursor.request("awareness", state={"user": {"name": "cur"}, **mark})
+    ann.request("wait_states", names=["cur"])
+    cursor.request("wait_states", names=["ann"])  # it sees everyone at once
+    # A Streamlit page's cursor is not a member of its own; a Yjs editor is.
+    assert server.room("plans")["presence"] == ["ann"]
+
+    # Nothing of the document reaches it ...
+    ann.request("ops", ops=[{"op": "set", "key": "after", "value": 2}])
+    ann.request("awareness", state={"user": {"name": "ann2"}})
+    cursor.request("wait_states", names=["ann2"])  # sent after the update would have been
+    assert cursor.request("dump")["dump"].get("registers", {}) == {}
+    # ... and nothing it does to its copy reaches the room.
+    cursor.request("ops", ops=[{"op": "set", "key": "forged", "value": 3}])
+    cursor.request("awareness", state={"user": {"name": "cur2"}, **mark})
+    ann.request("wait_states", names=["cur2"])
+    assert set(server.room("plans")["repr"]) == {"before", "after"}

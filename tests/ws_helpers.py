@@ -133,6 +133,12 @@ class AppServer(StreamlitServer):
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "app.py").write_text(app_source)
         (directory / "app_server.py").write_text(APP_SERVER)
+        # No usage statistics (the page would try to reach the internet). uvicorn has no
+        # streamlit command line, so STREAMLIT_* variables are not read: a config file.
+        (directory / ".streamlit").mkdir(exist_ok=True)
+        (directory / ".streamlit" / "config.toml").write_text(
+            "[browser]\ngatherUsageStats = false\n"
+        )
         super().__init__(
             directory / "app_server.py",
             env={"CRDT_SYNC_STORE": store, **(env or {})},

@@ -95,3 +95,21 @@ def hub() -> Hub:
 def configured_store() -> str | None:
     """The store spec in use, or None before the first room was opened."""
     return _spec
+
+
+_live_path: str | None = None
+
+
+def announce_live_channel(path: str) -> None:
+    """Record that this process serves rooms over a websocket at ``{path}/{room}``.
+
+    `crdt_sync.App` calls it; components with live features (whiteboard cursors) use it.
+    """
+    global _live_path
+    _live_path = path
+
+
+def live_channel() -> str | None:
+    """The websocket path prefix rooms are served at in this process, or None (e.g. under
+    ``streamlit run``, which has no route for it)."""
+    return _live_path

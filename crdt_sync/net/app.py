@@ -8,7 +8,8 @@ app = crdt_sync.App("app.py")   # serves app.py, and the rooms at ws://HOST/crdt
 ```
 
 The route ``/crdt/{room}`` (``{room}`` URL-encoded) speaks the standard y-protocols sync and
-awareness messages, so npm ``y-websocket``'s ``WebsocketProvider`` joins a room as it is:
+awareness messages (``/crdt/{room}?awareness=1``: awareness only, as the whiteboard's live
+cursors use it), so npm ``y-websocket``'s ``WebsocketProvider`` joins a room as it is:
 ``new WebsocketProvider("ws://host/crdt", encodeURIComponent(room), ydoc)``. Edits from
 clients go into the room with the connection as origin (the app's sessions rerun and show
 them); the room's changes go to every client except the one that made them.
@@ -91,6 +92,7 @@ class YjsEndpoint:
         self.max_message_size = max_message_size
         self.channels: dict[str, RoomChannel] = {}
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        config.announce_live_channel(self.path)
 
     def route(self) -> WebSocketRoute:
         """The Starlette route: ``{path}/{room}``."""
@@ -119,7 +121,12 @@ class YjsEndpoint:
         channel = self.channels.get(name)
         if channel is None:
             channel = self.channels[name] = RoomChannel(name, room, asyncio.get_running_loop())
-        conn = Connection(websocket, room, access)
+        # ?awareness=1: presence only (a whiteboard's live cursors): no document sync, no
+        # updates sent to it, and nothing it sends can change the document.
+        awareness_only = websocket.query_params.get("awareness") == "1"
+        if awareness_only:
+            access = "read"
+        conn = Connection(websocket, room, access, awareness_only=awareness_only)
         channel.add(conn)
         pump = asyncio.create_task(conn.pump())
         try:
@@ -162,7 +169,12 @@ class YjsEndpoint:
 
     async def _handle(self, channel: RoomChannel, conn: Connection, data: bytes) -> None:
         frame = parse_frame(data)
-        if frame.kind == MESSAGE_SYNC:
+        if frame.kind == MESSAGE_SYNC and conn.awareness_only:
+            # Presence only: no document either way. A y-websocket client still opens
+            # with SyncStep1; it gets everyone's presence for it.
+            if frame.sync_type == SYNC_STEP1:
+                channel.send_awareness(conn)
+        elif frame.kind == MESSAGE_SYNC:
             if frame.sync_type == SYNC_STEP1:
                 reply = await self._run(conn.doc.handle_sync, data)
                 if reply is not None:

@@ -5,7 +5,10 @@ every client but the one that sent it. Awareness (presence, cursors) goes to eve
 the sender included, as the y-websocket server does (clients use it as a keep-alive). The
 room's Streamlit sessions appear to clients as awareness states (``{"user": {"name": ...},
 "streamlit": true}``), and clients that announce a ``user.name`` (or ``name``) appear in
-`crdt_sync.presence()`. A newcomer gets every current state right after its SyncStep2.
+`crdt_sync.presence()`, except states marked ``"streamlit": true`` (a Streamlit page's
+whiteboard cursor: its person is a member already). Awareness-only connections (live
+cursors) get awareness and never the room's updates. A newcomer gets every current state
+right after its SyncStep2.
 """
 
 from __future__ import annotations
@@ -51,11 +54,15 @@ class Connection:
         websocket: The accepted websocket.
         room: The room.
         access: ``"write"`` or ``"read"``.
+        awareness_only: Presence only: the room's updates are not sent to it.
     """
 
-    def __init__(self, websocket: WebSocket, room: Room, access: Access) -> None:
+    def __init__(
+        self, websocket: WebSocket, room: Room, access: Access, *, awareness_only: bool = False
+    ) -> None:
         self.websocket = websocket
         self.access = access
+        self.awareness_only = awareness_only
         self.origin = f"crdt_sync:ws:{uuid.uuid4().hex[:12]}"
         self.doc = RoomDoc(room, self.origin)
         self.clients: set[int] = set()  # awareness client ids it announced
@@ -167,7 +174,7 @@ class RoomChannel:
 
     def _fan_out(self, frame: bytes, origin: object) -> None:
         for conn in self.connections:
-            if conn.origin != origin:
+            if conn.origin != origin and not conn.awareness_only:
                 conn.send(frame)
 
     # ------------------------------------------------------------------ awareness
@@ -215,6 +222,8 @@ class RoomChannel:
         if topic == "change" and origin != STREAMLIT_ORIGIN:
             for client in changes["added"] + changes["updated"]:
                 state = self.awareness.states.get(client)
+                if isinstance(state, dict) and state.get("streamlit"):
+                    continue  # a Streamlit page's cursor: that person is a member already
                 registry.set_external(self.name, f"{EXTERNAL_PREFIX}{client}", display_name(state))
             for client in changes["removed"]:
                 registry.remove_external(self.name, f"{EXTERNAL_PREFIX}{client}")

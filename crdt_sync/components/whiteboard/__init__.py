@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import urllib.parse
 import zlib
 from collections.abc import Callable
 from importlib import resources
@@ -26,7 +28,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ...bridge import runtime
+from ...bridge import config, runtime
 from ...bridge.sessions import registry
 from ...doc import validate_room_name
 from .board import Board as Board
@@ -42,6 +44,7 @@ COMPONENT = "crdt-sync.whiteboard"
 HTML = '<div class="crdt-wb"></div>'
 PEOPLE_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777")
 MAX_OPS_PER_MESSAGE = 500
+IMPORT_CURSORS = 'import { LiveCursors } from "./cursors.js";\n'
 
 _mount: Callable[..., Any] | None = None
 
@@ -66,9 +69,19 @@ def _component() -> Callable[..., Any]:
         except StreamlitAPIException:
             log.info("crdt_sync: whiteboard assets not declared to Streamlit; sending them inline")
             _mount = st.components.v2.component(
-                COMPONENT, html=HTML, css=_asset("board.css"), js=_asset("board.js")
+                COMPONENT, html=HTML, css=_asset("board.css"), js=inline_script()
             )
     return _mount
+
+
+def inline_script() -> str:
+    """board.js with cursors.js put in place of its import (an inline script has no URL
+    that a relative import could resolve against)."""
+    cursors = re.sub(r"^export ", "", _asset("cursors.js"), flags=re.MULTILINE)
+    board = _asset("board.js").replace(IMPORT_CURSORS, "")
+    if IMPORT_CURSORS not in _asset("board.js"):
+        raise RuntimeError("board.js no longer imports cursors.js as expected")
+    return f"{cursors}\n{board}"
 
 
 def _state_key(room: str, key: str) -> str:
@@ -129,6 +142,7 @@ def _board(room_name: str, key: str, height: int, read_only: bool) -> None:
         )
         index.refresh()
     state = st.session_state.setdefault(_state_key(room_name, key), {"acks": {}})
+    people = _people(room_name, session)
     delta = index.delta(state.get("epoch"), state.get("shown"))
     state["epoch"], state["shown"] = delta.epoch, delta.version
     data = {
@@ -142,10 +156,15 @@ def _board(room_name: str, key: str, height: int, read_only: bool) -> None:
         "els": [_public(e, session) for e in delta.elements],
         "del": delta.deleted,
         "acks": state["acks"],
-        "people": _people(room_name, session),
+        "people": people,
         "canUndo": history.can_undo(),
         "canRedo": history.can_redo(),
     }
+    live = config.live_channel()
+    if live is not None:
+        me = next((p for p in people if p["you"]), {"label": "someone", "color": "#6b7280"})
+        url = f"{live}/{urllib.parse.quote(room_name, safe='')}?awareness=1"
+        data["live"] = {"url": url, "name": me["label"], "color": me["color"]}
     _component()(
         key=key,
         data=data,

@@ -6,7 +6,10 @@
 // resent until the server acknowledges them (data.acks), so none is lost or applied twice;
 // until then they are drawn over `srv`. The server sends back only the elements that
 // changed since the version this page has (data.from -> data.to); a page that missed a
-// version asks for the whole board again ("resync").
+// version asks for the whole board again ("resync"). Where the app has a live channel,
+// other people's cursors come and go over it (cursors.js), without Streamlit.
+
+import { LiveCursors } from "./cursors.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const XHTML = "http://www.w3.org/1999/xhtml";
@@ -167,7 +170,8 @@ class Board {
     // compositing layer), so drawing never repaints the board's elements under it.
     const top = (this.top = el("svg", { class: "wb-top", viewBox: `0 0 ${WIDTH} ${this.height}` }));
     this.overlay = el("g", { class: "wb-overlay" });
-    top.append(this.overlay);
+    this.cursorLayer = el("g", { class: "wb-cursors" });
+    top.append(this.overlay, this.cursorLayer);
     const stage = h("div", { class: "wb-stage" });
     stage.append(svg, top);
     this.status = h("div", { class: "wb-status" });
@@ -177,6 +181,7 @@ class Board {
     svg.addEventListener("pointermove", (e) => this.move(e));
     svg.addEventListener("pointerup", (e) => this.up(e));
     svg.addEventListener("pointercancel", (e) => this.up(e, true));
+    svg.addEventListener("pointerleave", () => this.live && this.live.moved(null));
     root.addEventListener("keydown", (e) => this.key(e));
     this.paintBar();
   }
@@ -207,6 +212,10 @@ class Board {
   // ------------------------------------------------------------------ data from Python
   receive(d) {
     this.setReadOnly(!!d.readOnly);
+    if (d.live) {
+      if (!this.live) this.live = new LiveCursors(this.cursorLayer, this.root);
+      this.live.connect(d.live, d.board);
+    }
     if (d.height && d.height !== this.height) {
       this.height = d.height;
       this.svg.setAttribute("viewBox", `0 0 ${WIDTH} ${this.height}`);
@@ -593,6 +602,7 @@ class Board {
   }
 
   move(e) {
+    if (this.live) this.live.moved(this.point(e));
     const d = this.drag;
     if (!d) return;
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
@@ -748,6 +758,7 @@ class Board {
 
   destroy() {
     clearTimeout(this.resendTimer);
+    if (this.live) this.live.close();
     for (const note of this.notes.values()) clearTimeout(note.timer);
   }
 }
