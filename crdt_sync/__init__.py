@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .components.data_editor import data_editor as data_editor
     from .components.whiteboard import whiteboard as whiteboard
     from .net.app import App as App
+    from .net.app import yjs_route as yjs_route
 
 _BRIDGE = [
     "FrozenDict",
@@ -78,6 +79,7 @@ _LAZY: dict[str, str] = {
     "data_editor": ".components.data_editor",
     "whiteboard": ".components.whiteboard",
     "App": ".net.app",
+    "yjs_route": ".net.app",
 }
 
 __all__ = sorted(

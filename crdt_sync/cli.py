@@ -276,7 +276,7 @@ def demo(port: int, store_spec: str | None, streamlit_args: tuple[str, ...]) -> 
 
     Extra arguments go to ``streamlit run`` (e.g. ``--server.headless true``).
     """
-    app = Path(__file__).parent / "demo" / "app.py"
+    app = Path(__file__).parent / "demo" / "server.py"
     env = dict(os.environ)
     if store_spec:
         try:

@@ -33,6 +33,7 @@ import streamlit as st
 
 from ..bridge import runtime
 from ..bridge.sessions import registry
+from ..bridge.sync import private
 from ..doc import Room, Table, validate_room_name
 from . import editing_probe
 
@@ -137,7 +138,8 @@ def data_editor(
 
 
 def _probe_key(key: str) -> str:
-    return f"{key}:crdt_sync_editing"
+    # Private: inside a sync block the probe's state must stay this page's own.
+    return private(f"{key}:crdt_sync_editing")
 
 
 def _rerun_later(session: str, fragment: str | None, delay: float) -> None:

@@ -239,6 +239,37 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
     await websocket.close(code, reason.encode()[:120].decode(errors="ignore"))
 
 
+def yjs_route(
+    *,
+    on_connect: OnConnect | None = None,
+    path: str = DEFAULT_PATH,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+) -> WebSocketRoute:
+    """The rooms' websocket route, for an ``st.App`` of your own (what `App` adds).
+
+    ```py
+    # server.py: `streamlit run server.py` finds `app` and serves it (so do uvicorn and
+    # the other ASGI servers)
+    import streamlit as st
+    import crdt_sync
+    app = st.App("app.py", routes=[crdt_sync.yjs_route()])
+    ```
+
+    ``streamlit run`` only recognises an ``st.App(...)`` call, so this form keeps all of
+    its options (port, headless...) where `App` needs uvicorn.
+
+    Args:
+        on_connect: As for `App`.
+        path: Where the route lives (default ``/crdt``).
+        max_message_size: As for `App`.
+
+    Returns:
+        A Starlette ``WebSocketRoute`` at ``{path}/{room}``.
+    """
+    endpoint = YjsEndpoint(on_connect=on_connect, path=path, max_message_size=max_message_size)
+    return endpoint.route()
+
+
 class App(st.App):
     """A Streamlit app (``st.App``) with a Yjs websocket route at ``/crdt/{room}``.
 

@@ -29,8 +29,10 @@ tasks = pd.DataFrame(
         "due": [dt.date(2026, 12, 1), dt.date(2026, 12, 5)],
     }
 )
-crdt_sync.data_editor("tasks", tasks, key="tasks", room=room)
+with crdt_sync.sync(room):  # as in the demo: next to widgets that are shared
+    crdt_sync.data_editor("tasks", tasks, key="tasks", room=room)
 rows = hub().get(room).table("tasks").rows()
+st.caption("room keys: " + ", ".join(sorted(hub().get(room).kinds())))
 st.text(f"{len(rows)} rows")
 for cells in rows.values():
     st.text(repr(tuple(cells.get(c) for c in ("task", "points", "done", "due"))))
@@ -66,6 +68,7 @@ def test_edits_of_one_row_and_added_rows_at_the_same_time_all_kept(
     second = "('Fix bug', 5, True, datetime.date(2026, 12, 5))"
     added = ["('Row from A', None, None, None)", "('Row from B', None, None, None)"]
     fresh = open_session(f"{server.url}/?room=grid")
+    expect(fresh.get_by_text("room keys: tasks", exact=True)).to_be_visible()
     for page in (a, b, fresh):
         expect(page.get_by_text("4 rows", exact=True)).to_be_visible()
         for line in (first, second, *added):

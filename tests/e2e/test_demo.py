@@ -28,7 +28,7 @@ from .helpers import (
     wait_idle,
     widget,
 )
-from .helpers_board import add_note, draw_stroke, note_text, wait_board
+from .helpers_board import add_note, board, draw_stroke, note_text, to_page, wait_board
 from .server import REPO_ROOT, STOP_TIMEOUT, StreamlitServer
 
 pytestmark = pytest.mark.e2e
@@ -109,6 +109,9 @@ def test_demo_starts_and_two_people_share_everything(
         expect(note_text(page, note)).to_have_value("Check March with Bob")
         wait_idle(page)
     assert sorted(multiselect_values(a, "Regions")) == ["East", "North", "South"]
+    # The demo is served with the rooms' websocket: Ann's pointer shows on Bob's board.
+    a.mouse.move(*to_page(a, 470, 300), steps=3)
+    expect(board(b).locator('.wb-cursor[data-name="Ann"]')).to_have_count(1)
 
     for page in pages:
         assert browser_errors(page) == []
