@@ -226,9 +226,11 @@ def concurrent_typing(
     server.start()
     outcomes: list[dict[str, Any]] = []
     try:
-        a, b = browsers.open(server.url), browsers.open(server.url)
-        area_a, area_b = helpers.text_area(a, "Story"), helpers.text_area(b, "Story")
+        # A fresh area per trial: every trial starts from a field nobody edited before.
+        url = f"{server.url}/?areas={trials}"
+        a, b = browsers.open(url), browsers.open(url)
         for i in range(trials):
+            area_a, area_b = helpers.text_area(a, f"Story {i}"), helpers.text_area(b, f"Story {i}")
             base = f"t{i} the quick brown fox"
             area_a.fill(base)
             area_a.press("Control+Enter")

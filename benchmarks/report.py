@@ -299,7 +299,8 @@ def _typing(results: dict[str, Any]) -> list[str]:
     lines = [
         "### 4. Concurrent typing",
         "",
-        "A text area holds `t<i> the quick brown fox`; A inserts `very ` in the middle, B "
+        "Trial i uses its own text area (`Story <i>`, untouched before): A types `t<i> the "
+        "quick brown fox` and commits; once B shows it, A inserts `very ` in the middle, B "
         "appends ` jumps<i>`, both press Ctrl+Enter together. Characters of the expected "
         "merge `t<i> the very quick brown fox jumps<i>` missing from a page afterwards "
         "(worst page per trial), summed over the trials.",
@@ -322,20 +323,10 @@ def _typing(results: dict[str, Any]) -> list[str]:
             ex = failed[0]
             lines += [
                 "",
-                f"{lib} trial {ex['trial']} could not start: A replaced the whole text with "
-                f"`{ex['typed']}` (pressing Ctrl+Enter) after both pages showed the previous "
-                f"trial's merge; A shows `{ex['A shows']}`, B shows `{ex['B shows']}`. A trial "
-                "that cannot start counts as a miss for the target below.",
-            ]
-        if failed and lib == CRDT:
-            lines += [
-                "",
-                "For crdt_sync the replacement was applied as a diff from an older view of "
-                "the text, not from what A's page showed: the base of a text edit is chosen "
-                "in `crdt_sync/bridge/binding.py` (`SessionBinding._publish`, `_text_base`), "
-                "which takes the previous view when the new text is closer to it and does not "
-                "touch what arrived since; here A's page had shown B's ` jumps<i>` for a "
-                "while, and it survives a full replacement.",
+                f"{lib} trial {ex['trial']} could not start: A typed `{ex['typed']}` into an "
+                f"untouched area (pressing Ctrl+Enter); A shows `{ex['A shows']}`, B shows "
+                f"`{ex['B shows']}`. A trial that cannot start counts as a miss for the target "
+                "below.",
             ]
     return [*lines, ""]
 
