@@ -423,15 +423,7 @@ class Room(MutableMapping[str, Any]):
         Returns:
             A function that stops the observation.
         """
-        with self._lock:
-            self._observers.append(callback)
-
-        def unobserve() -> None:
-            with self._lock:
-                if callback in self._observers:
-                    self._observers.remove(callback)
-
-        return unobserve
+        return self._subscribe(self._observers, callback)
 
     def add_update_hook(self, hook: UpdateHook) -> None:
         """Call ``hook(update, origin)`` for every update, inside the room's lock, in order.
@@ -453,13 +445,17 @@ class Room(MutableMapping[str, Any]):
         Returns:
             A function that removes the hook.
         """
+        return self._subscribe(self._change_hooks, hook)
+
+    def _subscribe(self, callbacks: builtins.list[Any], callback: Any) -> Callable[[], None]:
+        """Add ``callback`` to ``callbacks`` (under the lock); return what removes it."""
         with self._lock:
-            self._change_hooks.append(hook)
+            callbacks.append(callback)
 
         def remove() -> None:
             with self._lock:
-                if hook in self._change_hooks:
-                    self._change_hooks.remove(hook)
+                if callback in callbacks:
+                    callbacks.remove(callback)
 
         return remove
 
