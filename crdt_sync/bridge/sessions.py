@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from ..doc import Room, RoomEvent
-from . import config, runtime
+from . import config, remote_presence, runtime
 from .binding import SessionBinding
 from .watch import Fragments, QuietOrigin, Watch
 
@@ -186,6 +186,7 @@ class Registry:
         members = self._members.setdefault(room_name, {})
         if session not in members:
             members[session] = Member(session, session[:6], self._names.get(session))
+            remote_presence.start_for(config.hub())
         return [s for s in members if s != session]
 
     def binding(self, session: str, room_name: str) -> SessionBinding | None:
@@ -197,6 +198,11 @@ class Registry:
         """The room this session entered most recently."""
         with self._lock:
             return self._current.get(session)
+
+    def rooms(self) -> list[str]:
+        """Rooms that have Streamlit sessions of this process in them."""
+        with self._lock:
+            return list(self._members)
 
     def members(self, room_name: str) -> list[Member]:
         """Sessions (and external members, e.g. Yjs clients) in the room, earliest first."""

@@ -31,12 +31,13 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import itertools
+import json
 import logging
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,6 +61,7 @@ log = logging.getLogger("crdt_sync.redis")
 DEFAULT_PREFIX = "crdt_sync"
 DEFAULT_MIN_MESSAGE_LIFETIME = 60.0
 DEFAULT_TIMEOUT = 2.0
+DEFAULT_PRESENCE_TTL = 5.0
 
 # KEYS: snapshot hash, stream. Returns {snapshot update or false, snapshot id or false,
 # entries after the snapshot id}. Atomic: a compaction cannot slip in between.
@@ -113,6 +115,14 @@ class Keys:
 
     def wake(self, relay_id: str) -> str:
         return f"{self.prefix}:wake:{relay_id}"
+
+    def presence(self, name: RoomName) -> str:
+        """The set of process ids that published members of room ``name``."""
+        return f"{self.prefix}:presence:{name}"
+
+    def presence_of(self, name: RoomName, process: str) -> str:
+        """One process's members of room ``name`` (JSON, expires unless renewed)."""
+        return f"{self.prefix}:presence:{name}:{process}"
 
 
 class RedisStore:
@@ -322,6 +332,62 @@ class RedisStore:
                 return False
             time.sleep(0.01)
         return True
+
+    # ------------------------------------------------------------------ presence
+
+    def share_presence(
+        self, name: RoomName, members: Mapping[str, str], *, ttl: float = DEFAULT_PRESENCE_TTL
+    ) -> dict[str, str]:
+        """Publish who is in room ``name`` in this process; learn who is in it elsewhere.
+
+        Each process keeps one key per room, renewed by calling this again before ``ttl``
+        seconds pass: the members of a process that stopped (even by ``kill -9``) are gone
+        ``ttl`` seconds later.
+
+        Args:
+            name: The room.
+            members: This process's members: member id -> display label (empty: none).
+            ttl: Seconds the published members last without renewal.
+
+        Returns:
+            The members published by the other processes: ``"<process>:<member id>"`` ->
+            label.
+
+        Raises:
+            redis.RedisError: Redis is unreachable (nothing is queued: presence is live
+                state, published again on the next call).
+        """
+        index, mine = self.keys.presence(name), self.keys.presence_of(name, self.id)
+        expire_ms = max(1, int(ttl * 1000))
+        with self.redis.pipeline(transaction=False) as pipe:
+            if members:
+                pipe.set(mine, json.dumps(dict(members)), px=expire_ms)
+                pipe.sadd(index, self.id)
+                pipe.pexpire(index, expire_ms * 4)
+            else:
+                pipe.delete(mine)
+                pipe.srem(index, self.id)
+            pipe.smembers(index)
+            processes = sorted(p.decode() for p in pipe.execute()[-1] if p.decode() != self.id)
+        if not processes:
+            return {}
+        found = self.redis.mget([self.keys.presence_of(name, p) for p in processes])
+        others: dict[str, str] = {}
+        gone = []
+        for process, raw in zip(processes, found, strict=True):
+            if raw is None:
+                gone.append(process)  # expired: that process stopped
+                continue
+            try:
+                published = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(published, dict):
+                for member, label in published.items():
+                    others[f"{process}:{member}"] = str(label)[:100]
+        if gone:
+            self.redis.srem(index, *gone)
+        return others
 
     # ------------------------------------------------------------------ Redis steps
 

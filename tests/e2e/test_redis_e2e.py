@@ -137,3 +137,34 @@ crdt_sync.presence_bar()
         js.close()
         server.stop()
     server.assert_clean_log(allow=[r'"GET /static/'])  # asset names like ErrorElement.js
+
+
+PRESENCE_APP = """
+import streamlit as st
+import crdt_sync
+
+crdt_sync.set_name(st.query_params.get("name"))
+with crdt_sync.sync("plans"):
+    st.text_input("Title", key="title")
+crdt_sync.presence_bar()
+"""
+
+
+def test_presence_shows_people_on_the_other_server(
+    streamlit_app: StreamlitAppFactory, open_session: OpenSession, redis_server: RedisServer
+) -> None:
+    env = {"CRDT_SYNC_STORE": redis_server.url}
+    one = streamlit_app.start(PRESENCE_APP, env=env)
+    two = streamlit_app.start(PRESENCE_APP, env=env)
+    ann, bob = open_session(f"{one.url}/?name=Ann"), open_session(f"{two.url}/?name=Bob")
+    for page in (ann, bob):
+        bar = page.get_by_test_id("crdt-presence")
+        expect(bar).to_contain_text("2 here")
+        expect(bar).to_contain_text("Ann")
+        expect(bar).to_contain_text("Bob")
+    bob.context.close()  # Bob closes his tab on server 2: Ann's page (server 1) follows
+    expect(ann.get_by_test_id("crdt-presence")).to_contain_text("1 here")
+    expect(ann.get_by_test_id("crdt-presence")).not_to_contain_text("Bob")
+    assert exceptions_on_page(ann) == []
+    one.assert_clean_log()
+    two.assert_clean_log()
