@@ -112,7 +112,26 @@ def _freeze(
 _Where = tuple[str, str, str]  # room, path, advice
 
 
-class FrozenList(list[Any]):
+class PlainCopies(list[Any]):
+    """A list subclass whose copies, pickles and repr are those of a plain ``list``: what
+    was read from a room copies into an ordinary, independent value."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return thaw(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (thaw(self),))
+
+    def __repr__(self) -> str:
+        return list.__repr__(self)
+
+
+class FrozenList(PlainCopies):
     """A ``list`` read from shared state; in-place changes raise `FrozenValueError`."""
 
     __slots__ = ("_where",)
@@ -160,18 +179,6 @@ class FrozenList(list[Any]):
 
     def __imul__(self, n: Any) -> NoReturn:  # type: ignore[misc]
         self._refuse("__imul__")
-
-    def __copy__(self) -> list[Any]:
-        return list(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return thaw(self)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (list, (thaw(self),))
-
-    def __repr__(self) -> str:
-        return list.__repr__(self)
 
 
 class FrozenDict(dict[Any, Any]):

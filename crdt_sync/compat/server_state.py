@@ -45,7 +45,7 @@ import streamlit as st
 
 from ..bridge import runtime
 from ..bridge.frozen import FrozenValueError as FrozenValueError
-from ..bridge.frozen import freeze, thaw
+from ..bridge.frozen import PlainCopies, freeze, thaw
 from ..bridge.state import RerunSuppressed as RerunSuppressed
 from ..bridge.state import SharedState, current_origin, force_rerun, open_room
 from ..bridge.state import no_rerun as no_rerun
@@ -95,7 +95,7 @@ def _bases() -> dict[str, list[Any]]:
     return found
 
 
-class ServerList(list[Any]):
+class ServerList(PlainCopies):
     """A list read from `server_state`: changing it in place changes the shared list.
 
     ``append``, ``extend``, ``insert``, ``remove``, ``pop``, ``clear``, ``sort``,
@@ -173,18 +173,6 @@ class ServerList(list[Any]):
         list.__imul__(self, n)
         self._changed(before)
         return self
-
-    def __copy__(self) -> list[Any]:
-        return list(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return thaw(self)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (list, (thaw(self),))
-
-    def __repr__(self) -> str:
-        return list.__repr__(self)
 
 
 class ServerState(MutableMapping[str, Any]):
