@@ -466,3 +466,15 @@ def test_garbage_messages_are_ignored() -> None:
     assert (
         apply_message(index, state, {"client": "c", "ops": [1, {"seq": True}]}, session="ann") == 0
     )
+
+
+def test_inline_script_carries_the_cursors_module() -> None:
+    """Without Streamlit's asset manifest the board's script is sent inline, where a
+    relative import cannot resolve: cursors.js is put in its place."""
+    from crdt_sync.components.whiteboard import IMPORT_CURSORS, inline_script
+
+    script = inline_script()
+    assert IMPORT_CURSORS not in script
+    assert "class LiveCursors" in script and "class Board" in script
+    assert "\nexport class" not in script and "\nexport function encodeAwareness" not in script
+    assert script.count("export default function") == 1
