@@ -40,6 +40,7 @@ import io
 import itertools
 import json
 import math
+import os
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -637,6 +638,16 @@ def close_session(page: Page) -> None:
 
 
 # ---------------------------------------------------------------------------- screenshots
+
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def screenshot_path(name: str, tmp_path: Path) -> Path:
+    """Where a test saves its screenshot ``name``: ``docs/images/`` (what the README shows)
+    when ``CRDT_SYNC_SCREENSHOTS=1``, else the test's temporary folder (a test run leaves
+    the working tree as it was)."""
+    return (DOCS_IMAGES if os.environ.get("CRDT_SYNC_SCREENSHOTS") else tmp_path) / name
 
 
 def screenshot(page: Page, *, full_page: bool = True) -> bytes:

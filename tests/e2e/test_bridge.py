@@ -22,6 +22,7 @@ from .helpers import (
     multiselect_add,
     multiselect_values,
     run_tracker,
+    screenshot_path,
     screenshot_side_by_side,
     set_text_area,
     text_area,
@@ -34,7 +35,6 @@ from .server import StreamlitAppFactory, StreamlitServer
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 APP = textwrap.dedent(
     """
@@ -141,7 +141,9 @@ def test_different_widgets_changed_at_once_are_both_kept(open_session, room_url,
     _no_errors(server, a, b, c)
 
 
-def test_typing_in_one_text_area_at_once_merges(open_session, room_url, server) -> None:
+def test_typing_in_one_text_area_at_once_merges(
+    open_session, room_url, server, tmp_path: Path
+) -> None:
     a, b = open_session(room_url()), open_session(room_url())
     set_text_area(a, "Story", "The quick brown fox")
     _both_show([a, b], "Story", "The quick brown fox", area=True)
@@ -150,7 +152,7 @@ def test_typing_in_one_text_area_at_once_merges(open_session, room_url, server) 
     text_area(a, "Story").press("Control+Enter")
     text_area(b, "Story").press("Control+Enter")
     _both_show([a, b], "Story", "The very quick brown fox jumps", area=True)
-    screenshot_side_by_side([a, b], DOCS_IMAGES / "two-sessions.png")
+    screenshot_side_by_side([a, b], screenshot_path("two-sessions.png", tmp_path))
     _no_errors(server, a, b)
 
 

@@ -21,6 +21,7 @@ from .helpers import (
     exceptions_on_page,
     multiselect_remove,
     multiselect_values,
+    screenshot_path,
     screenshot_side_by_side,
     set_text_area,
     text_area,
@@ -29,11 +30,9 @@ from .helpers import (
     widget,
 )
 from .helpers_board import add_note, board, draw_stroke, note_text, to_page, wait_board
-from .server import REPO_ROOT, STOP_TIMEOUT, StreamlitServer
+from .server import STOP_TIMEOUT, StreamlitServer
 
 pytestmark = pytest.mark.e2e
-
-IMAGES = REPO_ROOT / "docs" / "images"
 
 
 class DemoServer(StreamlitServer):
@@ -118,6 +117,5 @@ def test_demo_starts_and_two_people_share_everything(
         assert exceptions_on_page(page) == []
     demo.assert_clean_log()
 
-    target = IMAGES if os.environ.get("CRDT_SYNC_SCREENSHOTS") else tmp_path
-    shot = screenshot_side_by_side(list(pages), target / "demo.png")
+    shot = screenshot_side_by_side(list(pages), screenshot_path("demo.png", tmp_path))
     assert shot.stat().st_size > 10_000

@@ -16,6 +16,7 @@ from .helpers import (
     button,
     close_session,
     exceptions_on_page,
+    screenshot_path,
     screenshot_side_by_side,
     set_slider,
     set_text_area,
@@ -44,7 +45,6 @@ from .server import StreamlitAppFactory, StreamlitServer
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 Example = Callable[[str], StreamlitServer]
 
@@ -129,7 +129,9 @@ def _check_all_kept_in_one_order(pages: list[Page], names: list[str], count: int
     return first
 
 
-def test_chat_keeps_every_message_from_simultaneous_senders(open_session, example) -> None:
+def test_chat_keeps_every_message_from_simultaneous_senders(
+    open_session, example, tmp_path: Path
+) -> None:
     server = example("chat")
     ann, bob = open_session(server.url), open_session(server.url)
     for page, name in ((ann, "ann"), (bob, "bob")):
@@ -137,7 +139,7 @@ def test_chat_keeps_every_message_from_simultaneous_senders(open_session, exampl
     _send_concurrently({"ann": ann, "bob": bob}, 3, send_chat)
     for page in (ann, bob):
         wait_for_chat(page, 6)
-    screenshot_side_by_side([ann, bob], DOCS_IMAGES / "chat.png", full_page=False)
+    screenshot_side_by_side([ann, bob], screenshot_path("chat.png", tmp_path), full_page=False)
     _send_concurrently({"ann": ann, "bob": bob}, 20, send_chat, start=3)
     _check_all_kept_in_one_order([ann, bob], ["ann", "bob"], 20)
     late = open_session(server.url)

@@ -7,7 +7,6 @@ cursor goes away with its page.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from peers import NODE, Peer
 from playwright.sync_api import Locator, Page, expect
 from ws_helpers import AppServer
 
-from .helpers import OpenSession, browser_errors, runs_completed
+from .helpers import OpenSession, browser_errors, runs_completed, screenshot_path
 from .helpers_board import board, to_page, wait_board
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +26,6 @@ import crdt_sync
 crdt_sync.set_name(st.query_params.get("name"))
 crdt_sync.whiteboard("studio", key="wb", height=500)
 """
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def cursor(page: Page, name: str) -> Locator:
@@ -67,10 +65,7 @@ def test_cursors_move_live_without_reruns(open_session: OpenSession, tmp_path: P
         expect_cursor_at(ada, "Bob", 300, 400)
         assert runs_completed(bob) == runs  # pointer moves never rerun the app
         expect(cursor(ada, "Ada")).to_have_count(0)  # nobody sees their own cursor drawn
-        if os.environ.get("CRDT_SYNC_SCREENSHOTS"):
-            bob.screenshot(path=str(IMAGES / "whiteboard_cursors.png"))
-        else:
-            bob.screenshot(path=str(tmp_path / "whiteboard_cursors.png"))
+        bob.screenshot(path=str(screenshot_path("whiteboard_cursors.png", tmp_path)))
 
         ada.mouse.move(5, 5)  # off the board: the cursor is hidden
         expect(cursor(bob, "Ada")).to_have_count(0)
