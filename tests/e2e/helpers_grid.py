@@ -32,6 +32,9 @@ def select_cell(page: Page, column: int, row: int) -> None:
     """Select a cell by position (0-based, data cells only)."""
     box = _box(page)
     page.mouse.click(box["x"] + MARKER + 12, box["y"] + ROW + ROW / 2)
+    # The grid takes the click in a later frame; arrow keys pressed before that move from
+    # no selection and are lost.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     for _ in range(column):
         page.keyboard.press("ArrowRight")
     for _ in range(row):
@@ -56,20 +59,25 @@ def open_editor(page: Page, column: int, row: int, text: str, attempts: int = 3)
     the editor opens (another page joined, say) can close it again; both are retried.
     """
     expected = cell_text(page, column, row)
+    seen: list[str] = []
     for _ in range(attempts):
         select_cell(page, column, row)
         page.keyboard.press("Enter")
         expect(cell_editor(page)).to_be_visible(timeout=TIMEOUT)
         try:
             opened = cell_editor(page).input_value(timeout=2_000)
+            seen.append(opened)
             if opened == expected:
                 cell_editor(page).fill(text, timeout=2_000)
                 return
-        except PlaywrightError:
+        except PlaywrightError as exc:
+            seen.append(f"<closed: {str(exc).splitlines()[0]}>")
             continue  # closed under us: open it again
         page.keyboard.press("Escape")
         expect(cell_editor(page)).to_have_count(0, timeout=TIMEOUT)
-    raise AssertionError(f"could not open the editor of cell ({column}, {row}) {expected!r}")
+    raise AssertionError(
+        f"could not open the editor of cell ({column}, {row}) {expected!r}; opened: {seen}"
+    )
 
 
 def commit(page: Page) -> None:
