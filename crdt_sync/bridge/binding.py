@@ -312,8 +312,11 @@ class SessionBinding:
                 if fresh:
                     ks.superseded.clear()  # the page shows what it was given
                 continue
-            if fresh and any(same(value, old) for old in ks.superseded):
-                state[key] = ks.shown  # an echo of an older page: show the current value
+            if any(same(value, old) for old in ks.superseded):
+                # An older view of this page: an echo if the browser sent it, else carried
+                # over in the session from before it was shown the current value. Either
+                # way not an edit; taking it for one would leave the page showing it.
+                state[key] = ks.shown
                 continue
             edits[key] = value
         return edits
