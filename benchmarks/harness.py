@@ -32,19 +32,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e import helpers
-from tests.e2e.server import StreamlitServer, free_port
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: Records when Enter / Ctrl+Enter goes down in the page (the moment a person commits).
 COMMIT_SCRIPT = r"""

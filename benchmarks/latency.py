@@ -390,6 +390,13 @@ def replace_section(results_md: Path, heading: str, body: str) -> None:
     results_md.write_text("\n".join(new).rstrip() + "\n")
 
 
+def publish_section(out: Path, heading: str, body: str) -> None:
+    """Print a benchmark's section and put it in ``out/RESULTS.md`` (`replace_section`)."""
+    print(body)
+    replace_section(out / "RESULTS.md", heading, body)
+    print(f"wrote {heading!r} in {out / 'RESULTS.md'}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     from benchmarks.compare import machine_facts
 
@@ -405,10 +412,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             props.append(propagation(browsers, "crdt_sync", n, edits, work / f"prop{n}"))
         over = overhead(browsers, reruns, work / "overhead")
         facts = machine_facts(browsers.version)
-    body = section(props, over, command=command, facts=facts)
-    print(body)
-    replace_section(args.out / "RESULTS.md", SECTION, body)
-    print(f"wrote {SECTION!r} in {args.out / 'RESULTS.md'}")
+    publish_section(args.out, SECTION, section(props, over, command=command, facts=facts))
 
 
 if __name__ == "__main__":

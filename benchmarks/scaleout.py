@@ -27,7 +27,6 @@ loopback port (no persistence) and stops it by pid.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import threading
 import time
@@ -44,7 +43,7 @@ from benchmarks.harness import (
     settle,
     summary,
 )
-from benchmarks.latency import fmt_ratio, ms, ratio, replace_section, verdict
+from benchmarks.latency import fmt_ratio, ms, publish_section, ratio, verdict
 from tests.e2e import helpers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -351,11 +350,7 @@ def main(argv: list[str] | None = None) -> None:
             with RedisServer(work / f"redis-{name}") as redis_server:
                 results[name] = run(redis_server.url)
         facts = machine_facts(browsers.version)
-    body = section(results, command=command, facts=facts)
-    print(body)
-    with contextlib.suppress(FileNotFoundError):
-        replace_section(args.out / "RESULTS.md", SECTION, body)
-    print(f"wrote {SECTION!r} in {args.out / 'RESULTS.md'}")
+    publish_section(args.out, SECTION, section(results, command=command, facts=facts))
 
 
 if __name__ == "__main__":

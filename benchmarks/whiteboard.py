@@ -16,7 +16,6 @@ compression). Target: the 2,000-element latency at most 1.5x the empty board's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from benchmarks.harness import Browsers, Server, percentile, scratch_dir
-from benchmarks.latency import replace_section
+from benchmarks.latency import publish_section
 from tests.e2e import helpers
 from tests.e2e.helpers_board import draw_stroke, wait_board
 
@@ -226,11 +225,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             results.append(measure(browsers, size, strokes, work / f"n{size}"))
             print(results[-1])
         facts = machine_facts(browsers.version)
-    body = section(results, command=command, facts=facts)
-    print(body)
-    with contextlib.suppress(FileNotFoundError):
-        replace_section(args.out / "RESULTS.md", SECTION, body)
-    print(f"wrote {SECTION!r} in {args.out / 'RESULTS.md'}")
+    publish_section(args.out, SECTION, section(results, command=command, facts=facts))
 
 
 if __name__ == "__main__":

@@ -399,7 +399,7 @@ class Room(MutableMapping[str, Any]):
             self._adopt_new_roots()
             updates, changed = self._updates, self._changed
             self._changed, self._updates = set(), []
-            if changed:
+            if changed and self._change_hooks:
                 keys = frozenset(changed)
                 for change_hook in self._change_hooks:
                     change_hook(keys)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
@@ -28,18 +27,8 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from .helpers import TIMEOUT, OpenSession, init_script, track_session, wait_idle
-from .server import StreamlitAppFactory
+from .server import CHROMIUM, CHROMIUM_ARGS, StreamlitAppFactory
 
-CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT: ViewportSize = {"width": 900, "height": 1000}
 
 _HERE = Path(__file__).resolve().parent
