@@ -77,11 +77,11 @@ def _component() -> Callable[..., Any]:
 def inline_script() -> str:
     """board.js with cursors.js put in place of its import (an inline script has no URL
     that a relative import could resolve against)."""
-    cursors = re.sub(r"^export ", "", _asset("cursors.js"), flags=re.MULTILINE)
-    board = _asset("board.js").replace(IMPORT_CURSORS, "")
-    if IMPORT_CURSORS not in _asset("board.js"):
+    board = _asset("board.js")
+    if IMPORT_CURSORS not in board:
         raise RuntimeError("board.js no longer imports cursors.js as expected")
-    return f"{cursors}\n{board}"
+    cursors = re.sub(r"^export ", "", _asset("cursors.js"), flags=re.MULTILINE)
+    return f"{cursors}\n{board.replace(IMPORT_CURSORS, '')}"
 
 
 def _state_key(room: str, key: str) -> str:
