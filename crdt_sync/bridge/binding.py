@@ -1,22 +1,36 @@
 """SessionBinding: one browser session bound to one room.
 
-It decides, on every run, what the person actually changed and what they must be shown:
+It decides, on every run, what the person changed and what their page must show, from
+facts Streamlit has rather than from values alone. The rule, for each shared key:
 
-- An *edit* is a value the browser reports that differs from what that browser was shown.
-  A reported value equal to something the browser was shown *before* the latest push is an
-  *echo* of a page that had not caught up yet: it is never written back (on a shared text
-  it would delete the other person's characters).
-- An edit is applied against what the person was looking at (its *base*), not against the
-  room's current value: text edits are rebased onto the current text, set edits add and
-  remove only what the person added and removed, registers are written (last writer wins).
-- What changed in the room since the last run is written into ``st.session_state`` before
-  the widgets are created, so the widgets show it.
+1. **Set by the app's code in this run** (a callback such as a Reset button's, or the
+   script body before the block; Streamlit keeps these apart from browser values): an
+   edit by this person, never an echo, if the session already held the key. If the key
+   was absent (``if "k" not in st.session_state: st.session_state.k = default``, or a
+   page switch that dropped it), it is a default: the room's value shows instead.
+2. **Sent by the browser** and different from what the page was shown: an edit, unless
+   it equals a value the page was shown before the latest one and the page can still be
+   showing it (an *echo* of a page that had not caught up: text until the page reports
+   the newer value, other values for `ECHO_WINDOW` seconds). An edit is applied against
+   what the person was looking at: text is rebased from the view they typed on, so what
+   arrived meanwhile stays; set edits add and remove only what the person added and
+   removed; registers are written (last writer wins).
+3. **Anything else** (a key the session lost, e.g. on another page of a multipage app):
+   not an edit.
+
+Then every shared key whose room value differs from what the session holds is written
+into ``st.session_state`` before the widgets are created, so widgets show the room.
+After the block, widgets it created whose keys the room does not have yet are adopted
+(their value becomes the room's), and values the app's code set inside the block are
+edits. Which room a block is bound to is decided per run (see `sync`): when it moves to
+another room, the old room's values leave the page first.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +45,10 @@ BridgeKind = Literal["text", "register", "set"]
 PRIVATE_PREFIX = "private:"
 SHARED_PREFIX = "shared:"
 MAX_SUPERSEDED = 8
+ECHO_WINDOW = 1.5
+"""Seconds after a page was given a new value during which the page may still send the
+value it showed before (its request was on the way, or it had not rendered yet). Later,
+the old value coming back is a person choosing it again."""
 
 # Widgets whose value is an event or cannot be written through st.session_state.
 NEVER_SYNCED = frozenset(
@@ -105,26 +123,28 @@ def _text_base(candidates: list[Any], value: str) -> str:
     """The text the person edited: what their page showed when they started typing.
 
     Their page shows the newest value it was given, unless they were already typing in
-    that field when it arrived (Streamlit keeps a field's unsent text). The previous view
-    is taken as the base only when everything says so: it was not empty, the person's
-    text is closer to it, lacks what arrived since, and their edit does not touch what
-    arrived. Then both edits are kept; otherwise they edited what they saw.
+    that field when it arrived (Streamlit keeps a field's unsent text). An older view is
+    taken as the base when everything says the person typed on it: their text is closer
+    to it than to the newest view, lacks what arrived since, and their edit does not
+    touch what arrived. The newest such view wins; an empty field counts as a view too,
+    so two people typing into an empty field both keep their text. Otherwise they edited
+    what they saw.
     """
     texts = [c for c in candidates if isinstance(c, str)]
     if not texts:
         return ""
     shown = texts[-1]
-    older = texts[-2] if len(texts) > 1 else ""
-    if not older or older == shown:
-        return shown
-    since = changed_ranges(older, shown)
-    mine = changed_ranges(older, value)
-    if (
-        _cost(mine) < _cost(changed_ranges(shown, value))
-        and not any(text and text in value for _s, _e, text in since)
-        and not _touches(mine, since)
-    ):
-        return older
+    for older in reversed(texts[:-1]):
+        if older == shown:
+            continue
+        since = changed_ranges(older, shown)
+        mine = changed_ranges(older, value)
+        if (
+            _cost(mine) < _cost(changed_ranges(shown, value))
+            and not any(text and text in value for _s, _e, text in since)
+            and not _touches(mine, since)
+        ):
+            return older
     return shown
 
 
@@ -140,6 +160,26 @@ def _closest_list(candidates: list[Any], value: list[Any]) -> list[Any]:
     return list(min(reversed(lists), key=distance))
 
 
+@dataclass(frozen=True)
+class EntryFacts:
+    """What Streamlit knows about this run when a block is entered.
+
+    Attributes:
+        reported: Keys whose value the browser sent with this run (None: unknown, every
+            value counts as sent).
+        code_set: Keys the app's own code set in this run before the block (callbacks,
+            the script body).
+        held: Keys the session held when the run began (None: unknown).
+        unwritable: Keys Streamlit forbids setting before the block (a form shares the
+            key): their value is put in place when the form has been created.
+    """
+
+    reported: set[str] | None = None
+    code_set: frozenset[str] = frozenset()
+    held: frozenset[str] | None = None
+    unwritable: frozenset[str] = frozenset()
+
+
 @dataclass
 class KeyState:
     """What one synced key of one session looks like.
@@ -148,21 +188,29 @@ class KeyState:
         room_key: The key in the room.
         kind: How it merges.
         shown: The value this session's page was last given.
-        superseded: Values the page was given before ``shown`` and may still display.
+        superseded: Values the page was given before ``shown`` and may still display,
+            each with the time it was superseded.
     """
 
     room_key: str
     kind: BridgeKind
     shown: Any
-    superseded: list[Any] = field(default_factory=list)
+    superseded: list[tuple[Any, float]] = field(default_factory=list)
 
     def show(self, value: Any, displayed: Any = _MISSING) -> None:
+        now = time.monotonic()
         for old in (self.shown, displayed):
-            known = any(same(old, s) for s in self.superseded)
+            known = any(same(old, s) for s, _t in self.superseded)
             if old is not _MISSING and not same(old, value) and not known:
-                self.superseded.append(old)
+                self.superseded.append((old, now))
         del self.superseded[:-MAX_SUPERSEDED]
         self.shown = value
+
+    def older_views(self, now: float) -> list[Any]:
+        """Values the page may still display besides ``shown`` (oldest first)."""
+        if self.kind == "text":  # an unsent text stays on the page until it is sent
+            return [v for v, _t in self.superseded]
+        return [v for v, t in self.superseded if now - t < ECHO_WINDOW]
 
 
 class SessionBinding:
@@ -187,6 +235,7 @@ class SessionBinding:
         self._dirty: set[str] = set()
         self._first = True
         self._entry_keys: set[str] = set()
+        self._deferred: dict[str, Any] = {}
         self._lock = threading.RLock()  # one run at a time
         self._dirty_lock = threading.Lock()  # taken by other threads' observers: never nest
         room.undo_manager(session)  # before any change, so it tracks them all
@@ -220,15 +269,19 @@ class SessionBinding:
             return bool(self._dirty)
 
     # --- one run -------------------------------------------------------------------
-    def enter(self, state: MutableMapping[str, Any], reported: set[str] | None) -> None:
+    def enter(
+        self, state: MutableMapping[str, Any], facts: EntryFacts | set[str] | None = None
+    ) -> None:
         """Before the block's widgets: publish the person's edits, then show the room.
 
         Args:
             state: ``st.session_state``.
-            reported: Keys whose value the browser sent with this run (None: unknown).
+            facts: What Streamlit knows about this run (a set: just the reported keys).
         """
+        if not isinstance(facts, EntryFacts):
+            facts = EntryFacts(reported=facts)
         with self._lock:
-            edits = self._detect(state, reported)
+            edits = self._detect(state, facts)
             if edits:
                 log.debug(
                     "session %s edits %s in room %r", self.session[:6], list(edits), self.room.name
@@ -239,14 +292,27 @@ class SessionBinding:
                 edits = {}
             if edits:
                 self._publish(edits)
-            self._pull(state, edits)
+            self._deferred = {}
+            self._show(state, edits, unwritable=facts.unwritable)
             self._entry_keys = set(state.keys())
+
+    def take_deferred(self, key: str) -> Any:
+        """The value to put under ``key`` now that the form sharing it exists (or a
+        sentinel for which `has_value` is False)."""
+        with self._lock:
+            return self._deferred.pop(key, _MISSING)
+
+    @staticmethod
+    def has_value(value: Any) -> bool:
+        """Whether `take_deferred` returned a value."""
+        return value is not _MISSING
 
     def exit(
         self,
         state: MutableMapping[str, Any],
         kinds: dict[str, tuple[str | None, str | None]],
         clearing: set[str] | frozenset[str] = frozenset(),
+        created: set[str] | None = None,
     ) -> bool:
         """After the block: adopt keys it created, publish values code set in it.
 
@@ -255,6 +321,8 @@ class SessionBinding:
             kinds: widget key -> (widget kind, wire value type) for keys new in this run.
             clearing: keys of widgets in forms that clear on submit: they stay local (what
                 was submitted is an event; afterwards the fields are empty on every page).
+            created: keys of the widgets the block created (None: unknown, then keys new
+                in the session during the block count as created).
 
         Returns:
             True if this session must rerun to show room values it could not show yet.
@@ -267,7 +335,10 @@ class SessionBinding:
                     continue
                 ks = self.keys.get(key)
                 if ks is None:
-                    if key in self._entry_keys:
+                    made_here = key not in self._entry_keys or (
+                        created is not None and key in created
+                    )
+                    if not made_here:
                         continue  # made outside the block
                     if key in clearing:
                         self.skipped.add(key)
@@ -277,10 +348,15 @@ class SessionBinding:
                     edits[key] = state[key]
             if edits and not self.read_only:
                 self._publish(edits)
-                needs_rerun |= self._pull(state, edits, widgets_created=True)
+                needs_rerun |= self._show(state, edits, widgets_created=True)
             elif edits:
                 needs_rerun = True  # read-only: show the room's value again next run
             return needs_rerun
+
+    def shown_keys(self) -> set[str]:
+        """Widget keys this session shows from the room."""
+        with self._lock:
+            return set(self.keys)
 
     def _adopt(self, key: str, value: Any, kind: tuple[str | None, str | None]) -> bool:
         room_key = self.room_key(key)
@@ -301,18 +377,24 @@ class SessionBinding:
         self.keys[key].shown = value
         return False
 
-    def _detect(self, state: MutableMapping[str, Any], reported: set[str] | None) -> dict[str, Any]:
+    def _detect(self, state: MutableMapping[str, Any], facts: EntryFacts) -> dict[str, Any]:
         edits: dict[str, Any] = {}
+        now = time.monotonic()
         for key, ks in self.keys.items():
-            if key not in state:
+            if key not in state or ks.shown is _MISSING:
                 continue
             value = state[key]
-            fresh = reported is None or key in reported
             if same(value, ks.shown):
-                if fresh:
+                if facts.reported is None or key in facts.reported:
                     ks.superseded.clear()  # the page shows what it was given
                 continue
-            if any(same(value, old) for old in ks.superseded):
+            if key in facts.code_set:
+                # The app's own code set it: this person's change, unless it put a default
+                # in place of a value the session did not hold (the room's value shows).
+                if facts.held is None or key in facts.held:
+                    edits[key] = value
+                continue
+            if any(same(value, old) for old in ks.older_views(now)):
                 # An older view of this page: an echo if the browser sent it, else carried
                 # over in the session from before it was shown the current value. Either
                 # way not an edit; taking it for one would leave the page showing it.
@@ -325,7 +407,7 @@ class SessionBinding:
         with self.room.transaction(origin=self.session):
             for key, value in edits.items():
                 ks = self.keys[key]
-                candidates = [*ks.superseded, ks.shown]
+                candidates = [*(v for v, _t in ks.superseded), ks.shown]
                 if ks.kind == "text":
                     new = "" if value is None else str(value)
                     base = _text_base(candidates, new)
@@ -346,24 +428,22 @@ class SessionBinding:
                 ks.superseded.clear()
                 ks.shown = value
 
-    def _read(self, room_key: str, kind: str, current: Any) -> Any:
+    def _read(self, room_key: str, kind: str) -> Any:
         if kind == "text":
             return str(self.room.text(room_key))
         if kind == "set":
-            items = self.room.set(room_key).to_list()
-            # Keep the order the page already shows; newcomers go last.
-            ordered = [x for x in (current if isinstance(current, list) else []) if x in items]
-            return ordered + [x for x in items if x not in ordered]
+            return self.room.set(room_key).to_list()  # one order on every page
         return self.room[room_key]
 
-    def _pull(
+    def _show(
         self,
         state: MutableMapping[str, Any],
         edits: dict[str, Any],
         *,
         widgets_created: bool = False,
+        unwritable: frozenset[str] = frozenset(),
     ) -> bool:
-        """Show what changed in the room; True if some of it must wait for the next run."""
+        """Show what the room holds; True if some of it must wait for the next run."""
         behind = False
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
@@ -371,6 +451,14 @@ class SessionBinding:
             dirty |= set(self.room.kinds())
             self._first = False
         dirty |= {self.keys[k].room_key for k in edits}
+        if not widgets_created:
+            # A key the session lost or holds differently (e.g. it was on another page of
+            # a multipage app meanwhile) is shown again, even if the room did not change.
+            for key, held in self.keys.items():
+                if key not in self.skipped and (
+                    key not in state or not same(state[key], held.shown)
+                ):
+                    dirty.add(held.room_key)
         for room_key in dirty:
             if self.claimed and room_key.startswith(tuple(self.claimed)):
                 continue
@@ -382,7 +470,7 @@ class SessionBinding:
                 continue
             current = state.get(key, _MISSING)
             try:
-                value = self._read(room_key, kind, current)
+                value = self._read(room_key, kind)
             except KeyError:
                 continue
             ks = self.keys.get(key)
@@ -396,6 +484,9 @@ class SessionBinding:
                 ks.show(current)
                 continue
             if not same(current, value):
-                state[key] = value
+                if key in unwritable:
+                    self._deferred[key] = value
+                else:
+                    state[key] = value
             ks.show(value, current)
         return behind

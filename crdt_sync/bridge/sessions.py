@@ -22,6 +22,7 @@ from functools import partial
 from ..doc import Room, RoomEvent
 from . import config, remote_presence, runtime
 from .binding import SessionBinding
+from .sites import BlockSites, Move
 from .watch import Fragments, QuietOrigin, Watch
 
 log = logging.getLogger("crdt_sync.sessions")
@@ -62,6 +63,19 @@ class Registry:
         self._current: dict[str, str] = {}
         self._external: dict[str, dict[str, Member]] = {}  # room -> key -> non-session member
         self._claims: dict[str, set[str]] = {}  # room -> key prefixes owned by components
+        self.sites = BlockSites()
+
+    def enter_site(self, session: str, site: str, room_name: str, run: int | None) -> Move | None:
+        """A ``sync`` block at ``site`` is entered for ``room_name`` (see `BlockSites`).
+
+        When the block moved from another room, the session leaves that room now (unless
+        another of its blocks still uses it) and the move is returned, so the old room's
+        values can leave the page before the new room's are shown.
+        """
+        move = self.sites.enter(session, site, room_name, run)
+        if move is not None and not self.sites.uses(session, move.old_room):
+            self.leave(session, move.old_room)
+        return move
 
     def bind(self, session: str, room_name: str, *, private_by_default: bool) -> SessionBinding:
         """The binding of ``session`` to ``room_name``, created (and the room opened) once."""
@@ -260,6 +274,7 @@ class Registry:
         with self._lock:
             self._names.pop(session, None)
             self._current.pop(session, None)
+        self.sites.forget(session)
         runtime.scheduler.forget(session)
 
     def leave(self, session: str, room_name: str) -> None:

@@ -10,8 +10,10 @@ with crdt_sync.sync("plans"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -20,7 +22,7 @@ import streamlit as st
 
 from ..doc import Room, validate_room_name
 from . import runtime
-from .binding import PRIVATE_PREFIX, SHARED_PREFIX, SessionBinding
+from .binding import PRIVATE_PREFIX, SHARED_PREFIX, EntryFacts, SessionBinding
 from .sessions import registry
 from .status import connection_warning
 
@@ -98,12 +100,24 @@ def sync(
         yield hub().open(room)
         return
     runtime.silence_value_warning()
+    runtime.guard_stopped_runs()
     connection_warning()  # a store that lost its server (Redis) says so
+    state = st.session_state
+    site = _call_site()
+    moved = registry.enter_site(session, site, room, runtime.run_number())
+    if moved is not None:
+        _clear(state, set(moved.keys))  # the block moved to another room: its values leave
     binding = registry.bind(session, room, private_by_default=private_by_default)
     binding.read_only = read_only
     binding.fragments.add(runtime.fragment_id())
-    state = st.session_state
-    binding.enter(state, runtime.reported_keys())  # type: ignore[arg-type]
+    held = runtime.held_keys()
+    facts = EntryFacts(
+        reported=runtime.reported_keys(),
+        code_set=frozenset(runtime.code_set_keys()),
+        held=None if held is None else frozenset(held),
+        unwritable=frozenset(_form_keys),
+    )
+    binding.enter(state, facts)  # type: ignore[arg-type]
     if read_only:
         css_key = "crdt_ro_" + hashlib.sha1(room.encode()).hexdigest()[:10]
         st.html(READ_ONLY_CSS.format(key=css_key))
@@ -112,15 +126,61 @@ def sync(
         container = nullcontext()
     if not runtime.rerun_supported():
         _poll_for_changes(session, room)
-    forms = runtime.FormWatch()
+
+    def on_form(form_id: str) -> None:
+        # The form passed Streamlit's check: the widget sharing its key may get its value.
+        _form_keys.add(form_id)
+        value = binding.take_deferred(form_id)
+        if binding.has_value(value):
+            runtime.set_quietly(form_id, value)
+
+    watch = runtime.ElementWatch(on_form=on_form)
     try:
-        with container, runtime.watch_forms() as forms:
+        with container, runtime.watch_elements(watch):
             yield binding.room
     except BaseException as exc:
+        key = runtime.value_assignment_key(exc)
+        if key is not None and key in binding.keys and key not in _form_keys:
+            # A form uses the key of a widget whose room value was put in place before
+            # it: put it in place after the form from now on, and run again.
+            _form_keys.add(key)
+            log.info("crdt_sync: key %r is also a form's key; its value waits for the form", key)
+            runtime.rerun_now()
         if not runtime.is_run_stopped(exc):
-            _leave(session, binding, state, forms)
+            _leave(session, binding, state, watch, site)
         raise
-    _leave(session, binding, state, forms)
+    _leave(session, binding, state, watch, site)
+
+
+_form_keys: set[str] = set()
+"""Keys that forms use (learned from the forms created): a value under such a key is put
+in place right after the form, since Streamlit refuses it before."""
+
+
+def _call_site() -> str:
+    """Where the ``with sync(...)`` statement is: one block, whatever room it gets."""
+    frame = sys._getframe(1)
+    here = __file__
+    while frame is not None and (frame.f_code.co_filename in (here, contextlib.__file__)):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "?"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _clear(state: Any, keys: set[str]) -> None:
+    """Take values of a room the page no longer shows out of the session.
+
+    A widget is given its default (so the browser shows it too); a plain value is removed.
+    """
+    for key in keys:
+        if key not in state:
+            continue
+        default = runtime.widget_default(key)
+        if runtime.has_default(default):
+            state[key] = default
+        else:
+            del state[key]
 
 
 POLL_SECONDS = 1.0
@@ -138,12 +198,44 @@ def _poll_for_changes(session: str, room: str) -> None:
         st.rerun(scope="app")
 
 
-def _leave(session: str, binding: SessionBinding, state: Any, forms: runtime.FormWatch) -> None:
+_warned_keyless: set[tuple[str, str]] = set()
+
+
+def _leave(
+    session: str,
+    binding: SessionBinding,
+    state: Any,
+    watch: runtime.ElementWatch,
+    site: str,
+) -> None:
     """After the block: adopt the keys it created and publish values code set in it."""
     new_keys = {
         key: (runtime.widget_kind(key), runtime.widget_value_type(key))
         for key in map(str, state.keys())
         if key not in binding.keys and key not in binding.skipped
     }
-    if binding.exit(state, new_keys, forms.clearing_keys()):
+    if binding.exit(state, new_keys, watch.clearing_keys(), watch.widget_keys()):
         runtime.scheduler.push(session, set(binding.fragments) or {None})
+    registry.sites.note_keys(session, site, binding.room.name, binding.shown_keys())
+    if watch.keyless:
+        _say_keyless(binding.room.name, watch.keyless)
+
+
+def _say_keyless(room: str, widgets: list[runtime.KeylessWidget]) -> None:
+    """A shareable widget without ``key=`` is not shared: say so, naming it."""
+    for widget in widgets:
+        if (widget.kind, widget.label) not in _warned_keyless:
+            _warned_keyless.add((widget.kind, widget.label))
+            log.warning(
+                "crdt_sync: the %s %r inside sync(%r) has no key=, so it is not shared",
+                widget.kind,
+                widget.label,
+                room,
+            )
+    if runtime.is_development_mode():
+        names = ", ".join(f"{w.kind} “{w.label}”" for w in widgets)
+        st.caption(
+            f"⚠️ crdt_sync: {names} inside `sync({room!r})` "
+            "has no `key=`, so it is not shared. Give it a key to share it. "
+            "(Shown in development only.)"
+        )
