@@ -336,3 +336,29 @@ def test_hypothesis_round_trip(value: Any) -> None:
 @given(values)
 def test_hypothesis_element_key_is_stable(value: Any) -> None:
     assert element_key(value) == element_key(decode(encode(value)))
+
+
+def test_regression_dicts_read_back_in_the_order_written() -> None:
+    """Issue 12 case 12: a chat message {"nickname", "text"} read back with "text" first in
+    about half the messages (a Yjs map keeps no order), so pages showed it differently."""
+    from crdt_sync.doc import Room
+
+    room = Room("chat")
+    for i in range(20):
+        room.list("msgs").append({"nickname": f"n{i}", "text": "hi", "at": i})
+    copy = Room("copy")
+    copy.merge(room.export())
+    for source in (room, copy):
+        assert all(list(m) == ["nickname", "text", "at"] for m in source.list("msgs").to_list())
+    room["nested"] = {"z": [{"b": 1, "a": 2}], "a": 0}
+    assert list(room["nested"]) == ["z", "a"]
+    assert list(room["nested"]["z"][0]) == ["b", "a"]
+
+
+def test_dict_order_does_not_change_what_a_set_element_is() -> None:
+    assert element_key({"z": 1, "a": 2}) == element_key({"a": 2, "z": 1})
+
+
+def test_a_dict_with_the_order_key_as_user_data_round_trips() -> None:
+    value = {"$crdt_keys": ["x"], "b": 1}
+    assert decode(encode(value)) == value

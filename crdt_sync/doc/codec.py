@@ -30,6 +30,10 @@ from typing import Any, TypeAlias, TypeVar
 TAG = "$crdt"
 """Key marking a tagged object ``{"$crdt": <tag>, "v": <payload>}`` in the stored form."""
 
+ORDER = "$crdt_keys"
+"""Key of a stored dict listing its keys in the order they were written (a Yjs map keeps
+no order); absent when that order is sorted, the order a dict without it reads back in."""
+
 _MAX_SAFE = 2**53  # beyond this a JS number (a double) cannot hold every integer
 _SUPPORTED = (
     "None, bool, int, float, str, bytes, list, tuple, dict with str keys, "
@@ -78,7 +82,7 @@ def _tagged(tag: str, payload: Any) -> dict[str, Any]:
     return {TAG: tag, "v": payload}
 
 
-def _encode(value: object, key: str | None, path: _Path) -> Any:
+def _encode(value: object, key: str | None, path: _Path, ordered: bool = True) -> Any:
     # Order matters: bool before int (bool is an int), datetime before date (subclass).
     if value is None or isinstance(value, bool):
         return value
@@ -93,9 +97,9 @@ def _encode(value: object, key: str | None, path: _Path) -> Any:
     if isinstance(value, str):
         return _check_str(str.__str__(value), key, path)  # str() of a str enum is its name
     if isinstance(value, list):
-        return [_encode(item, key, (*path, i)) for i, item in enumerate(value)]
+        return [_encode(item, key, (*path, i), ordered) for i, item in enumerate(value)]
     if isinstance(value, tuple):
-        return _tagged("tuple", [_encode(item, key, (*path, i)) for i, item in enumerate(value)])
+        return _tagged("tuple", [_encode(item, key, (*path, i), ordered) for i, item in enumerate(value)])
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, item in value.items():
@@ -104,9 +108,14 @@ def _encode(value: object, key: str | None, path: _Path) -> Any:
                     f"cannot store a dict with a {type(k).__name__} key {k!r}"
                     f"{_where(key, path)}: dict keys must be str"
                 )
-            out[_check_str(k, key, path)] = _encode(item, key, (*path, k))
+            out[_check_str(k, key, path)] = _encode(item, key, (*path, k), ordered)
         # A user key "$crdt" would read back as a tag: wrap such dicts.
-        return _tagged("dict", out) if TAG in out else out
+        if TAG in out or ORDER in out:
+            return _tagged("dict", out)
+        names = list(out)
+        if ordered and names != sorted(names):
+            out[ORDER] = names  # read back in the order written, on every page
+        return out
     if isinstance(value, dt.datetime):
         # The base method: a pandas Timestamp would add nanoseconds fromisoformat rejects.
         return _tagged("datetime", dt.datetime.isoformat(value))
@@ -179,7 +188,8 @@ def element_key(value: object) -> str:
         TypeError: As `encode`.
         ValueError: As `encode`.
     """
-    return json.dumps(encode(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    canonical = _encode(value, None, (), ordered=False)
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 _T = TypeVar("_T")
@@ -192,6 +202,15 @@ def _expect(v: object, cls: type[_T]) -> _T:
 
 
 def _plain_dict(raw: dict[Any, Any]) -> dict[Any, Any]:
+    """A stored dict, in the order it was written (sorted when that is not recorded)."""
+    items = {k: decode(item) for k, item in raw.items() if k != ORDER}
+    order = raw.get(ORDER)
+    if not (isinstance(order, list) and len(order) == len(items) and set(order) == set(items)):
+        order = sorted(items, key=str)
+    return {k: items[k] for k in order}
+
+
+def _user_dict(raw: dict[Any, Any]) -> dict[Any, Any]:
     return {k: decode(item) for k, item in raw.items()}
 
 
@@ -207,7 +226,7 @@ _DECODERS: dict[str, Callable[[object], Any]] = {
     "int": lambda v: int(_expect(v, str)),
     "float": lambda v: float(_expect(v, str)),
     "tuple": lambda v: tuple(decode(item) for item in _expect(v, list)),
-    "dict": lambda v: _plain_dict(_expect(v, dict)),  # not decode(): its "$crdt" is user data
+    "dict": lambda v: _user_dict(_expect(v, dict)),  # not decode(): its "$crdt" is user data
     "datetime": lambda v: dt.datetime.fromisoformat(_expect(v, str)),
     "date": lambda v: dt.date.fromisoformat(_expect(v, str)),
     "time": lambda v: dt.time.fromisoformat(_expect(v, str)),
