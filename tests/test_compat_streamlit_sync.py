@@ -131,3 +131,25 @@ def test_rooms_live_in_memory_unless_a_cache_dir_or_store_is_given(
         pass
     assert config.configured_store() == f"diskcache:{tmp_path / 'cache'}"
     config.hub().close()
+
+
+def test_top_level_room_functions_exist_like_streamlit_sync() -> None:
+    """Issue 12 case 13: streamlit-sync has enter_room, exit_room and delete_room at the top
+    level and rooms.delete_room; apps calling them got an AttributeError."""
+    for name in ("enter_room", "exit_room", "delete_room"):
+        assert callable(getattr(streamlit_sync, name))
+    assert streamlit_sync.rooms.delete_room is streamlit_sync.delete_room
+
+
+def test_delete_room_empties_it_for_everyone_in_it(apps: Apps) -> None:
+    a = _create(apps, "A", "alpha")
+    a.slider(key="level").set_value(7)
+    apps.run("A")
+    room = config.hub().open("alpha")
+    assert room["level"] == 7
+    config.hub().release("alpha")
+    streamlit_sync.delete_room("alpha")
+    assert "level" not in config.hub().open("alpha")
+    config.hub().release("alpha")
+    with pytest.raises(ValueError, match="room name"):
+        streamlit_sync.delete_room("")

@@ -37,13 +37,16 @@ assign a changed copy instead.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any, SupportsIndex
 
 import streamlit as st
 
 from ..bridge import runtime
+from ..bridge.binding import ECHO_WINDOW
 from ..bridge.frozen import FrozenValueError as FrozenValueError
 from ..bridge.frozen import PlainCopies, freeze, thaw
 from ..bridge.state import RerunSuppressed as RerunSuppressed
@@ -63,11 +66,15 @@ __all__ = [
     "server_state_lock",
 ]
 
+log = logging.getLogger("crdt_sync.server_state")
+
 ROOM = "server_state"
 """The room that holds the server state (one per store, like one per server before)."""
 
 _BASES = "_crdt_sync_server_state_bases"  # st.session_state key (never synced)
+_VIEWS = "_crdt_sync_server_state_views"  # st.session_state key (never synced)
 _thread_bases = threading.local()
+_NOTHING: Any = object()
 
 
 def _advice(key: str, kind: str, nested: bool) -> str:
@@ -93,6 +100,53 @@ def _bases() -> dict[str, list[Any]]:
         _thread_bases.bases = {}
     found: dict[str, list[Any]] = _thread_bases.bases
     return found
+
+
+class PageViews:
+    """What one session's page was shown of each item, to recognise a page's stale echo.
+
+    Apps copy an item into their widget's key on every run
+    (``st.session_state[k] = server_state[k]``) and write it back from the widget's
+    ``on_change`` (``server_state[k] = st.session_state[k]``). When someone else's change
+    reaches this page just as its person commits another widget, the browser sends the
+    value it still shows for ``k``, Streamlit takes that for a change and the callback
+    writes the old value back over the other person's edit. An assignment of a value the
+    page showed before the newest one, within `ECHO_WINDOW` of the newest arriving, is
+    that echo: it is not written.
+    """
+
+    def __init__(self) -> None:
+        self.latest: dict[str, Any] = {}
+        self.older: dict[str, list[tuple[Any, float]]] = {}
+
+    def read(self, key: str, value: Any, displayed: Any) -> None:
+        """``value`` was read for ``key`` while the session held ``displayed`` under it."""
+        now = time.monotonic()
+        older = self.older.setdefault(key, [])
+        for old in (self.latest.get(key, _NOTHING), displayed):
+            if old is not _NOTHING and not _same(old, value):
+                older.append((old, now))
+        del older[:-8]
+        self.latest[key] = value
+
+    def is_echo(self, key: str, value: Any) -> bool:
+        """Whether assigning ``value`` to ``key`` now re-sends an older view."""
+        latest = self.latest.get(key, _NOTHING)
+        if latest is _NOTHING or _same(latest, value):
+            return False
+        now = time.monotonic()
+        return any(
+            now - t < ECHO_WINDOW and _same(old, value) for old, t in self.older.get(key, [])
+        )
+
+
+def _views() -> PageViews | None:
+    if runtime.session_id() is None:
+        return None
+    views = st.session_state.get(_VIEWS)
+    if not isinstance(views, PageViews):
+        views = st.session_state[_VIEWS] = PageViews()
+    return views
 
 
 class ServerList(PlainCopies):
@@ -205,6 +259,9 @@ class ServerState(MutableMapping[str, Any]):
             except KeyError:
                 _bases()[key] = []
                 raise KeyError(key) from None
+            views = _views()
+            if views is not None:
+                views.read(key, value, st.session_state.get(key, _NOTHING))
             return freeze(value, room=room.name, key=key, advice=_advice)
         # A counter, text, set or table made with the crdt_sync API: the live container.
         return getattr(SharedState(self._room_name), kind)(key)
@@ -230,6 +287,10 @@ class ServerState(MutableMapping[str, Any]):
             raise TypeError(f"server_state keys are str, got {type(key).__name__}: {key!r}")
         if isinstance(value, list):
             self._assign_list(key, None, value)
+            return
+        views = _views()
+        if views is not None and views.is_echo(key, value):
+            log.debug("server_state[%r]: a page re-sent a value it showed before; not written", key)
             return
         room = self._room()
         with room.transaction(origin=current_origin()):

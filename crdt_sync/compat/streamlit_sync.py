@@ -44,6 +44,9 @@ from ..doc import Room, validate_room_name
 
 __all__ = [
     "StreamlitSyncException",
+    "delete_room",
+    "enter_room",
+    "exit_room",
     "get_not_synced_key",
     "rooms",
     "select_room_widget",
@@ -132,11 +135,48 @@ def _exit_room() -> None:
     st.rerun()
 
 
+def _delete_room(room_name: str) -> None:
+    """Empty a room for everyone in it, and forget it once nobody is in it.
+
+    Args:
+        room_name: The room.
+
+    Raises:
+        ValueError: For an invalid room name.
+    """
+    validate_room_name(room_name)
+    hub = config.hub()
+    room = hub.open(room_name)
+    try:
+        with room.transaction(origin=runtime.session_id()):
+            for key, kind in room.kinds().items():
+                if kind == "register":
+                    del room[key]
+                elif kind == "text":
+                    room.text(key).update("")
+                elif kind == "set":
+                    for item in room.set(key).to_list():
+                        room.set(key).discard(item)
+                elif kind == "list":
+                    room.list(key).clear()
+    finally:
+        hub.release(room_name)
+    if hub.users(room_name) == 0:
+        hub.store.delete(room_name)
+
+
 class rooms:
-    """``rooms.enter_room(name)`` / ``rooms.exit_room()``: build your own room picker."""
+    """``rooms.enter_room(name)``, ``rooms.exit_room()``, ``rooms.delete_room(name)``:
+    build your own room picker."""
 
     enter_room = staticmethod(_enter_room)
     exit_room = staticmethod(_exit_room)
+    delete_room = staticmethod(_delete_room)
+
+
+enter_room = _enter_room
+exit_room = _exit_room
+delete_room = _delete_room
 
 
 def _status(room_name: str) -> str:
