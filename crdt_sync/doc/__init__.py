@@ -10,13 +10,13 @@ from .files import export_file as export_file
 from .files import import_file as import_file
 from .hub import Hub as Hub
 from .room import Room as Room
-from .room import UndoHistory as UndoHistory
 from .store import MemoryStore as MemoryStore
 from .store import UpdateStore as UpdateStore
 from .text_edits import TextEdit as TextEdit
 from .types import RoomEvent as RoomEvent
 from .types import RoomName as RoomName
 from .types import validate_room_name as validate_room_name
+from .undo import UndoHistory as UndoHistory
 from .values import Counter as Counter
 from .values import List as List
 from .values import Set as Set

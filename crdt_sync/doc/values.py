@@ -1,7 +1,7 @@
 """Collaborative value kinds that merge: text, counter, list, set, table.
 
 Each is a thin, typed view of one root shared type of a `Room`; every method takes the
-room's lock and writes in one room transaction. Get them from the room
+room's lock (`Document.lock`) and writes in one room transaction. Get them from the room
 (``room.text("notes")``), not by constructing them.
 """
 
@@ -19,13 +19,13 @@ from . import codec
 from .text_edits import TextEdit, diff_edits, rebase_edits
 
 if TYPE_CHECKING:
-    from .room import Room
+    from .document import Document
 
 
 class _Value:
     kind = ""
 
-    def __init__(self, room: Room, key: str, root: Any) -> None:
+    def __init__(self, room: Document, key: str, root: Any) -> None:
         self.room = room
         self.key = key
         self._root = root
@@ -49,7 +49,7 @@ class Text(_Value):
     _root: YText
 
     def __str__(self) -> str:
-        with self.room._lock:
+        with self.room.lock:
             return str(self._root)
 
     def __len__(self) -> int:
@@ -126,7 +126,7 @@ class Counter(_Value):
     @property
     def value(self) -> int | float:
         """The sum of every replica's increments."""
-        with self.room._lock:
+        with self.room.lock:
             return cast(int, sum(codec.decode(v) for v in self._root.values()))
 
     def increment(self, n: int | float = 1, *, origin: Any = None) -> int | float:
@@ -134,7 +134,7 @@ class Counter(_Value):
         if isinstance(n, bool) or not isinstance(n, int | float):
             raise TypeError(f"counter {self.key!r} adds numbers, got {type(n).__name__}")
         with self.room.transaction(origin):
-            mine = str(self.room._doc.client_id)
+            mine = str(self.room.client_id)
             self._root[mine] = codec.encode(codec.decode(self._root.get(mine, 0)) + n, self.key)
             return self.value
 
@@ -153,11 +153,11 @@ class List(_Value):
     _root: Array[Any]
 
     def __len__(self) -> int:
-        with self.room._lock:
+        with self.room.lock:
             return len(self._root)
 
     def __getitem__(self, index: int | slice) -> Any:
-        with self.room._lock:
+        with self.room.lock:
             if isinstance(index, slice):
                 return [codec.decode(v) for v in self._root[index]]
             return codec.decode(self._root[index])
@@ -212,7 +212,7 @@ class List(_Value):
 
     def to_list(self) -> builtins.list[Any]:
         """The items as a plain list."""
-        with self.room._lock:
+        with self.room.lock:
             return [codec.decode(v) for v in self._root.to_py() or []]
 
 
@@ -253,19 +253,19 @@ class Set(_Value):
             key = codec.element_key(value)
         except TypeError:
             return False
-        with self.room._lock:
+        with self.room.lock:
             return key in self._root
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.to_list())
 
     def __len__(self) -> int:
-        with self.room._lock:
+        with self.room.lock:
             return len(self._root)
 
     def to_list(self) -> builtins.list[Any]:
         """The elements, in a stable order (by canonical form)."""
-        with self.room._lock:
+        with self.room.lock:
             items = sorted(self._root.items())
         return [codec.decode(v) for _k, v in items]
 
@@ -322,7 +322,7 @@ class Table(_Value):
 
     def get_cell(self, row: str, column: str, default: Any = None) -> Any:
         """One cell's value (``default`` if unset)."""
-        with self.room._lock:
+        with self.room.lock:
             raw = self._root.get(f"c{_SEP}{row}{_SEP}{column}", None)
         return default if raw is None else codec.decode(raw)
 
@@ -338,7 +338,7 @@ class Table(_Value):
 
     def rows(self) -> dict[str, dict[str, Any]]:
         """Every live row, in order: row id -> {column: value}."""
-        with self.room._lock:
+        with self.room.lock:
             items = list(self._root.items())
         positions: dict[str, float] = {}
         deleted: builtins.set[str] = set()
@@ -364,7 +364,7 @@ class Table(_Value):
         return list(seen)
 
     def __contains__(self, row: object) -> bool:
-        with self.room._lock:
+        with self.room.lock:
             return (
                 isinstance(row, str)
                 and f"r{_SEP}{row}" in self._root
