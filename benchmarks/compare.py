@@ -297,8 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
-        help="directory of RESULTS.md and plots/ (default: benchmarks/)",
+        default=None,
+        help="directory of RESULTS.md and plots/ (default: benchmarks/; a scratch "
+        "directory with --quick)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="profile the servers with py-spy during measure 7"
@@ -332,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "2 cores)."
         )
     elapsed = time.monotonic() - started
-    out: Path = args.out
+    out: Path = latency.output_dir(args.out, args.quick)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     plots = make_plots(results, out / "plots")
     compare_md = render(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -374,6 +375,19 @@ def section(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def output_dir(out: Path | None, quick: bool) -> Path:
+    """Where a run writes RESULTS.md: ``--out`` if given; for ``--quick`` a scratch
+    directory (a quick run checks the harness, its numbers are never published);
+    otherwise ``benchmarks/``."""
+    if out is not None:
+        return out
+    if quick:
+        scratch = Path(tempfile.mkdtemp(prefix="crdt-sync-quick-"))
+        print(f"--quick: results go to {scratch}, not to the published {DEFAULT_OUT}")
+        return scratch
+    return DEFAULT_OUT
+
+
 def replace_section(results_md: Path, heading: str, body: str) -> None:
     """Put ``body`` (starting with ``heading``) in place of that section of the file;
     every other section stays as it is. Appended at the end if missing."""
@@ -402,8 +416,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.latency", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few edits of each")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where RESULTS.md is")
+    parser.add_argument("--out", type=Path, default=None, help="where RESULTS.md is")
     args = parser.parse_args(argv)
+    args.out = output_dir(args.out, args.quick)
     edits, reruns = (3, 3) if args.quick else (30, 40)
     command = "python -m benchmarks.latency" + (" --quick" if args.quick else "")
     props = []

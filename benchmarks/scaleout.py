@@ -43,7 +43,7 @@ from benchmarks.harness import (
     settle,
     summary,
 )
-from benchmarks.latency import fmt_ratio, ms, publish_section, ratio, verdict
+from benchmarks.latency import fmt_ratio, ms, output_dir, publish_section, ratio, verdict
 from tests.e2e import helpers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -330,8 +330,9 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scaleout", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few of each")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where RESULTS.md is")
+    parser.add_argument("--out", type=Path, default=None, help="where RESULTS.md is")
     args = parser.parse_args(argv)
+    args.out = output_dir(args.out, args.quick)
     edits, engine_edits, updates, ws_count = (
         (5, 20, 500, 20) if args.quick else (30, 200, 5000, 200)
     )

@@ -24,7 +24,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from benchmarks.harness import Browsers, Server, percentile, scratch_dir
-from benchmarks.latency import publish_section
+from benchmarks.latency import output_dir, publish_section
 from tests.e2e import helpers
 from tests.e2e.helpers_board import draw_stroke, wait_board
 
@@ -215,8 +215,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.whiteboard", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 strokes per size")
     parser.add_argument("--strokes", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where RESULTS.md is")
+    parser.add_argument("--out", type=Path, default=None, help="where RESULTS.md is")
     args = parser.parse_args(argv)
+    args.out = output_dir(args.out, args.quick)
     strokes = 3 if args.quick else args.strokes
     command = "python -m benchmarks.whiteboard" + (" --quick" if args.quick else "")
     results = []
