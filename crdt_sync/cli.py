@@ -262,7 +262,13 @@ def cli() -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--port", type=int, default=8501, show_default=True, help="Port to serve on.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port to serve on (default: Streamlit's own setting, e.g. $STREAMLIT_SERVER_PORT, "
+    "else 8501).",
+)
 @click.option(
     "--store",
     "store_spec",
@@ -271,7 +277,7 @@ def cli() -> None:
     help=f"Store for the demo's rooms (default ${ENV_VAR} or {DEFAULT_STORE}).",
 )
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def demo(port: int, store_spec: str | None, streamlit_args: tuple[str, ...]) -> None:
+def demo(port: int | None, store_spec: str | None, streamlit_args: tuple[str, ...]) -> None:
     """Start the collaborative demo; open the URL it prints in two browser tabs.
 
     Extra arguments go to ``streamlit run`` (e.g. ``--server.headless true``).
@@ -284,11 +290,16 @@ def demo(port: int, store_spec: str | None, streamlit_args: tuple[str, ...]) -> 
         except ValueError as exc:
             raise CliError(str(exc)) from None
         env[ENV_VAR] = store_spec
+    # Streamlit reads its settings from the environment and its config files: pass only
+    # what was asked for here, so STREAMLIT_SERVER_PORT and the rest keep working.
+    shown_port = port or env.get("STREAMLIT_SERVER_PORT") or 8501
     click.echo(
         f"crdt-sync demo on store {env.get(ENV_VAR, DEFAULT_STORE)}: open "
-        f"http://localhost:{port} in two browser tabs and edit in both."
+        f"http://localhost:{shown_port} in two browser tabs and edit in both."
     )
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app)]
+    if port is not None:
+        cmd += ["--server.port", str(port)]
     if not any(arg.startswith("--browser.gatherUsageStats") for arg in streamlit_args):
         cmd += ["--browser.gatherUsageStats", "false"]  # no calls home from a local demo
     sys.stdout.flush()

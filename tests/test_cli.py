@@ -211,14 +211,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_demo_serves_the_demo_app_and_prints_its_url(tmp_path: Path) -> None:
+@pytest.mark.parametrize("port_from", ["option", "environment"])
+def test_demo_serves_the_demo_app_and_prints_its_url(tmp_path: Path, port_from: str) -> None:
+    """Issue 12 case 14: the port also comes from Streamlit's own STREAMLIT_SERVER_PORT (the
+    demo always passed --server.port 8501, so it served on the wrong port)."""
     port = _free_port()
+    by_option = ["--port", str(port)] if port_from == "option" else []
+    env = {**os.environ, "STREAMLIT_SERVER_PORT": str(port)} if not by_option else None
     proc = subprocess.Popen(
         [
             *COMMAND,
             "demo",
-            "--port",
-            str(port),
+            *by_option,
             "--store",
             f"diskcache:{tmp_path / 'store'}",
             "--server.headless",
@@ -230,6 +234,7 @@ def test_demo_serves_the_demo_app_and_prints_its_url(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
+        env=env,
     )
     try:
         assert proc.stdout is not None
