@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .app import App as App
+from .limits import Limits as Limits
 from .status import ConnectionStatus as ConnectionStatus
 
 if TYPE_CHECKING:

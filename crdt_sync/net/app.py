@@ -14,11 +14,18 @@ cursors use it), so npm ``y-websocket``'s ``WebsocketProvider`` joins a room as 
 clients go into the room with the connection as origin (the app's sessions rerun and show
 them); the room's changes go to every client except the one that made them.
 
+Who may connect: programs (no ``Origin`` header) and the app's own pages; a page of another
+site only if its origin is trusted (``allowed_origins``, by default Streamlit's
+``server.corsAllowedOrigins``, or any while ``server.enableCORS`` is off). Every client may
+write unless ``on_connect`` says otherwise. What each client may cost is set by `Limits`.
+
 Close codes (y-websocket stops reconnecting on 4400-4499 and retries on others):
-4400 bad room name or malformed frame, 4403 refused by ``on_connect``, 4413 frame larger
-than ``max_message_size``, 4503 client too far behind (it reconnects and resyncs), 1011 the
-``on_connect`` hook failed. A read-only client that sends an update gets y-protocols'
-"permission denied" message and the update is dropped.
+4400 bad room name or malformed frame, 4403 refused by ``on_connect`` or a page of another
+site, 4413 frame larger than ``max_message_size`` (or awareness states over
+``max_awareness_bytes``), 4429 more awareness client ids than ``max_awareness_clients``,
+4503 more than ``max_send_buffer`` bytes waiting for the client (it reconnects and
+resyncs), 1011 the ``on_connect`` hook failed. A read-only client that sends an update gets
+y-protocols' "permission denied" message and the update is dropped.
 
 A client knows its edits are stored (in Redis: acknowledged) once the server answers a
 SyncStep1 it sent after them: a connection's frames are handled in order.
@@ -28,8 +35,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +51,15 @@ from starlette.websockets import WebSocket
 from ..bridge import config
 from ..doc import InvalidUpdate, validate_room_name
 from .channel import Access, Connection, RoomChannel
+from .limits import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    CLOSE_HOOK_FAILED,
+    CLOSE_TOO_LARGE,
+    LimitExceeded,
+    Limits,
+)
+from .origin import host_allowed, origin_allowed, streamlit_allowed_origins
 from .protocol import (
     EMPTY_UPDATE,
     MESSAGE_AUTH,
@@ -62,12 +80,17 @@ OnConnect = Callable[[WebSocket, str], "Access | Awaitable[Access | None] | None
 """``on_connect(websocket, room) -> "write" | "read" | None`` (may be async); None refuses."""
 
 DEFAULT_PATH = "/crdt"
-DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024
-CLOSE_BAD_REQUEST = 4400
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_LARGE = 4413
-CLOSE_HOOK_FAILED = 1011
+DEFAULT_MAX_MESSAGE_SIZE = Limits().max_message_size
 T = TypeVar("T")
+__all__ = [
+    "CLOSE_BAD_REQUEST",
+    "CLOSE_FORBIDDEN",
+    "CLOSE_HOOK_FAILED",
+    "CLOSE_TOO_LARGE",
+    "App",
+    "YjsEndpoint",
+    "yjs_route",
+]
 
 
 class YjsEndpoint:
@@ -77,7 +100,11 @@ class YjsEndpoint:
         on_connect: Decides per connection: ``"write"``, ``"read"`` or None (refused).
             Without it every client may write.
         path: The route's prefix.
-        max_message_size: Frames larger than this (bytes) close the connection (4413).
+        max_message_size: Frames larger than this (bytes) close the connection (4413);
+            overrides ``limits.max_message_size``.
+        limits: What one connection may cost (`Limits`; the defaults without it).
+        allowed_origins: Origins of other sites whose pages may connect (``"*"``: any).
+            None follows Streamlit's ``server.enableCORS`` / ``server.corsAllowedOrigins``.
     """
 
     def __init__(
@@ -85,24 +112,46 @@ class YjsEndpoint:
         *,
         on_connect: OnConnect | None = None,
         path: str = DEFAULT_PATH,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: int | None = None,
+        limits: Limits | None = None,
+        allowed_origins: Sequence[str] | None = None,
     ) -> None:
         self.on_connect = on_connect
         self.path = path.rstrip("/")
-        self.max_message_size = max_message_size
+        limits = limits or Limits()
+        if max_message_size is not None:
+            limits = dataclasses.replace(limits, max_message_size=max_message_size)
+        self.limits = limits
+        self.allowed_origins = None if allowed_origins is None else tuple(allowed_origins)
         self.channels: dict[str, RoomChannel] = {}
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         config.announce_live_channel(self.path)
 
+    @property
+    def max_message_size(self) -> int:
+        """The largest frame read, in bytes."""
+        return self.limits.max_message_size
+
     def route(self) -> WebSocketRoute:
-        """The Starlette route: ``{path}/{room}``."""
-        return WebSocketRoute(f"{self.path}/{{room:path}}", self.serve, name="crdt_sync")
+        """The Starlette route: ``{path}/{room}`` (any room, even one with a newline, is
+        this route's to refuse)."""
+        route = WebSocketRoute(f"{self.path}/{{room:path}}", self.serve, name="crdt_sync")
+        route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+        return route
 
     async def serve(self, websocket: WebSocket) -> None:
         """Serve one client until it leaves."""
-        name = self._room_name(websocket)
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host")
+        allowed = self.allowed_origins
+        if allowed is None:
+            allowed = streamlit_allowed_origins()
+        if not host_allowed(host) or not origin_allowed(origin, host=host, allowed=allowed):
+            log.warning("crdt_sync: refused a websocket from origin %r (host %r)", origin, host)
+            await _refuse(websocket, CLOSE_FORBIDDEN, f"origin {origin!r} is not allowed")
+            return
         try:
-            validate_room_name(name)
+            name = validate_room_name(self._room_name(websocket))
         except ValueError as exc:
             await _refuse(websocket, CLOSE_BAD_REQUEST, str(exc))
             return
@@ -126,9 +175,11 @@ class YjsEndpoint:
         awareness_only = websocket.query_params.get("awareness") == "1"
         if awareness_only:
             access = "read"
-        conn = Connection(websocket, room, access, awareness_only=awareness_only)
+        conn = Connection(
+            websocket, room, access, awareness_only=awareness_only, limits=self.limits
+        )
         channel.add(conn)
-        pump = asyncio.create_task(conn.pump())
+        conn.start()
         try:
             if access == "write":
                 conn.send(await self._run(conn.doc.sync_step1))
@@ -138,11 +189,7 @@ class YjsEndpoint:
             if not channel.connections and self.channels.get(name) is channel:
                 del self.channels[name]
                 channel.close()
-            conn.stop()
-            try:
-                await pump
-            except Exception as exc:  # the client went away mid-send
-                log.debug("room %r: sending to a client failed: %s", name, exc)
+            await conn.finish()
             await self._run(hub.release, name)
 
     async def _receive(self, channel: RoomChannel, conn: Connection) -> None:
@@ -157,11 +204,14 @@ class YjsEndpoint:
             if len(data) > self.max_message_size:
                 conn.close(
                     CLOSE_TOO_LARGE,
-                    f"frame of {len(data)} bytes; the limit is {self.max_message_size}",
+                    f"frame of {len(data)} bytes; the limit (max_message_size) is "
+                    f"{self.max_message_size}",
                 )
                 return
             try:
                 await self._handle(channel, conn, data)
+            except LimitExceeded as exc:
+                conn.close(exc.code, str(exc))
             except ProtocolError as exc:
                 conn.close(CLOSE_BAD_REQUEST, str(exc))
             except InvalidUpdate as exc:
@@ -214,6 +264,12 @@ class YjsEndpoint:
         return result  # type: ignore[return-value]
 
     def _room_name(self, websocket: WebSocket) -> str:
+        """The room named by the path, percent-decoded as UTF-8.
+
+        Raises:
+            ValueError: If the escapes are not UTF-8 (``%FF``, an overlong ``%C0%AF``, an
+                encoded surrogate ``%ED%A0%80``).
+        """
         raw = websocket.scope.get("raw_path")
         if isinstance(raw, bytes | bytearray):
             path = bytes(raw).decode("latin-1").split("?", 1)[0]
@@ -221,7 +277,13 @@ class YjsEndpoint:
             root = str(websocket.scope.get("root_path", ""))
             for start in (root + prefix, prefix):
                 if path.startswith(start):
-                    return unquote(path[len(start) :], errors="strict")
+                    encoded = path[len(start) :]
+                    try:
+                        return unquote(encoded, errors="strict")
+                    except UnicodeDecodeError as exc:
+                        raise ValueError(
+                            f"room name {encoded[:60]!r} is not UTF-8 once decoded: {exc.reason}"
+                        ) from None
         return str(websocket.path_params.get("room", ""))
 
     async def _run(self, func: Callable[..., T], *args: Any) -> T:
@@ -243,7 +305,9 @@ def yjs_route(
     *,
     on_connect: OnConnect | None = None,
     path: str = DEFAULT_PATH,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    max_message_size: int | None = None,
+    limits: Limits | None = None,
+    allowed_origins: Sequence[str] | None = None,
 ) -> WebSocketRoute:
     """The rooms' websocket route, for an ``st.App`` of your own (what `App` adds).
 
@@ -262,11 +326,19 @@ def yjs_route(
         on_connect: As for `App`.
         path: Where the route lives (default ``/crdt``).
         max_message_size: As for `App`.
+        limits: As for `App`.
+        allowed_origins: As for `App`.
 
     Returns:
         A Starlette ``WebSocketRoute`` at ``{path}/{room}``.
     """
-    endpoint = YjsEndpoint(on_connect=on_connect, path=path, max_message_size=max_message_size)
+    endpoint = YjsEndpoint(
+        on_connect=on_connect,
+        path=path,
+        max_message_size=max_message_size,
+        limits=limits,
+        allowed_origins=allowed_origins,
+    )
     return endpoint.route()
 
 
@@ -287,9 +359,15 @@ class App(st.App):
             async), called for every connection; None refuses it (close code 4403). Without
             a hook every client may write.
         path: Where the route lives (default ``/crdt``).
-        max_message_size: The largest frame accepted, in bytes (larger: close 4413). The
-            ASGI server's own limit (``uvicorn --ws-max-size``) refuses larger frames before
-            reading them; keep it close to this.
+        max_message_size: The largest frame accepted, in bytes (larger: close 4413;
+            default 8 MiB). The ASGI server's own limit (``uvicorn --ws-max-size``) refuses
+            larger frames before reading them; keep it close to this.
+        limits: What one connection may cost: frame, send-queue and awareness budgets
+            (`crdt_sync.net.Limits`; see ``SECURITY.md``).
+        allowed_origins: Origins of other sites whose pages may connect, e.g.
+            ``["https://intranet.example"]`` (``["*"]``: any site). By default Streamlit's
+            own rule: ``server.corsAllowedOrigins``, or any site while ``server.enableCORS``
+            is off. The app's own pages and programs (no ``Origin`` header) always may.
         routes: More routes, as for ``st.App``.
         **kwargs: Everything else ``st.App`` takes (``lifespan``, ``middleware``, ...).
     """
@@ -300,9 +378,17 @@ class App(st.App):
         *,
         on_connect: OnConnect | None = None,
         path: str = DEFAULT_PATH,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: int | None = None,
+        limits: Limits | None = None,
+        allowed_origins: Sequence[str] | None = None,
         routes: Sequence[BaseRoute] | None = None,
         **kwargs: Any,
     ) -> None:
-        self.yjs = YjsEndpoint(on_connect=on_connect, path=path, max_message_size=max_message_size)
+        self.yjs = YjsEndpoint(
+            on_connect=on_connect,
+            path=path,
+            max_message_size=max_message_size,
+            limits=limits,
+            allowed_origins=allowed_origins,
+        )
         super().__init__(script_path, routes=[self.yjs.route(), *(routes or [])], **kwargs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import time
 import uuid
@@ -26,8 +27,14 @@ from starlette.websockets import WebSocket
 
 from ..bridge.sessions import registry
 from ..doc import Room, RoomEvent
+from .limits import (
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY_CLIENTS,
+    CLOSE_TOO_SLOW,
+    LimitExceeded,
+    Limits,
+)
 from .protocol import (
-    ProtocolError,
     RoomDoc,
     awareness_frame,
     encode_awareness,
@@ -43,40 +50,64 @@ STREAMLIT_ORIGIN = "crdt_sync:streamlit"
 EXTERNAL_PREFIX = "yjs:"
 PRESENCE_EVERY = 1.0
 RENEW_EVERY = 15.0  # Yjs peers drop states not renewed for 30 s
-MAX_BACKLOG = 10_000
+CLOSE_TIMEOUT = 2.0  # seconds a close may wait for a client that does not read
 _CLOSE = object()
 
 
 class Connection:
     """One websocket client in a room: what it may do, and its outgoing frames in order.
 
+    ```py
+    conn = Connection(websocket, room, "read", limits=Limits(max_send_buffer=1 << 20))
+    conn.send(frame)   # queued; over the budget the client is closed with 4503
+    ```
+
     Args:
         websocket: The accepted websocket.
         room: The room.
         access: ``"write"`` or ``"read"``.
         awareness_only: Presence only: the room's updates are not sent to it.
+        limits: Its budgets (``max_send_buffer`` bounds the bytes waiting to be sent).
     """
 
     def __init__(
-        self, websocket: WebSocket, room: Room, access: Access, *, awareness_only: bool = False
+        self,
+        websocket: WebSocket,
+        room: Room,
+        access: Access,
+        *,
+        awareness_only: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.websocket = websocket
         self.access = access
         self.awareness_only = awareness_only
+        self.limits = limits or Limits()
         self.origin = f"crdt_sync:ws:{uuid.uuid4().hex[:12]}"
         self.doc = RoomDoc(room, self.origin)
         self.clients: set[int] = set()  # awareness client ids it announced
+        self.state_bytes: dict[int, int] = {}  # their states' JSON sizes
         self.denied = False
         self.closed: tuple[int, str] | None = None
+        self.queued_bytes = 0  # waiting, plus the frame being sent
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._sending = False
 
     def send(self, frame: bytes) -> None:
         """Queue a frame (event-loop thread); a client too far behind is disconnected."""
         if self.closed is not None:
             return
-        if self._queue.qsize() >= MAX_BACKLOG:
-            self.close(4503, "too far behind; reconnect to resync")
+        budget = self.limits.max_send_buffer
+        if self.queued_bytes and self.queued_bytes + len(frame) > budget:
+            self._abort(
+                CLOSE_TOO_SLOW,
+                f"{self.queued_bytes + len(frame)} bytes waiting to be sent; the limit "
+                f"(max_send_buffer) is {budget}: reconnect to resync",
+            )
             return
+        self.queued_bytes += len(frame)
         self._queue.put_nowait(frame)
 
     def close(self, code: int, reason: str) -> None:
@@ -85,6 +116,28 @@ class Connection:
             self.closed = (code, reason.encode()[:120].decode(errors="ignore"))
             self._queue.put_nowait(_CLOSE)
 
+    def _abort(self, code: int, reason: str) -> None:
+        # A client that does not read: drop what waits for it (freeing its memory) and
+        # close now, without waiting for the frame it is not reading.
+        log.warning("closing websocket client %s (%d): %s", self.origin, code, reason)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self.queued_bytes = 0
+        self.close(code, reason)
+        if self._sending and self._pump is not None:
+            self._pump.cancel()
+            self._closer = asyncio.get_running_loop().create_task(self._close_socket())
+
+    async def _close_socket(self) -> None:
+        assert self.closed is not None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(*self.closed), CLOSE_TIMEOUT)
+
+    def start(self) -> asyncio.Task[None]:
+        """Start sending queued frames (a task that ends once the connection is closed)."""
+        self._pump = asyncio.get_running_loop().create_task(self.pump())
+        return self._pump
+
     async def pump(self) -> None:
         """Send queued frames until closed."""
         while True:
@@ -92,15 +145,24 @@ class Connection:
             if item is None:
                 return
             if item is _CLOSE:
-                assert self.closed is not None
-                with contextlib.suppress(Exception):  # the client may be gone already
-                    await self.websocket.close(*self.closed)
+                await self._close_socket()
                 return
-            await self.websocket.send_bytes(item)
+            self._sending = True
+            try:
+                await self.websocket.send_bytes(item)
+            finally:
+                self._sending = False
+                self.queued_bytes = max(0, self.queued_bytes - len(item))
 
-    def stop(self) -> None:
-        """End `pump` once the queue is empty."""
+    async def finish(self) -> None:
+        """Send what is queued (unless aborted), then end; the client may be gone already."""
         self._queue.put_nowait(None)
+        tasks = [t for t in (self._pump, self._closer) if t is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                log.debug("sending to a websocket client failed: %s", task.exception())
 
 
 def session_client_id(session: str) -> int:
@@ -182,17 +244,48 @@ class RoomChannel:
     def apply_awareness(self, conn: Connection, payload: bytes) -> None:
         """A client's awareness update (checked, then merged and passed on).
 
-        Clients echo states they received (y-websocket re-sends every change); pycrdt drops
-        those by their clock. A client owns the states it adds or renews: they leave with it.
+        A connection owns the client ids it introduced (they leave with it) and may only
+        set or remove those: entries for anyone else's id (other connections, Streamlit
+        sessions) are dropped. They are mostly echoes: y-websocket re-sends every state it
+        receives. At most ``max_awareness_clients`` ids and ``max_awareness_bytes`` of
+        state per connection.
 
         Raises:
-            ProtocolError: If it is malformed or would overwrite a Streamlit session's state.
+            ProtocolError: If it is malformed.
+            LimitExceeded: If the connection would go over one of its limits.
         """
-        for client, (clock, _state) in parse_awareness(payload).items():
-            known = self.awareness.meta.get(client)
-            if client in self._sessions and (known is None or clock > known["clock"]):
-                raise ProtocolError(f"client id {client} belongs to a Streamlit session")
-        self.awareness.apply_awareness_update(payload, conn)
+        limits = conn.limits
+        accepted: list[tuple[int, int, dict[str, Any] | None]] = []
+        sizes = dict(conn.state_bytes)
+        for client, (clock, state) in parse_awareness(payload).items():
+            owner = self.owners.get(client)
+            if client in self._sessions or (owner is not None and owner is not conn):
+                continue
+            if owner is None:
+                if state is None:
+                    continue  # nothing of its own to remove
+                if len(conn.clients) + 1 > limits.max_awareness_clients:
+                    raise LimitExceeded(
+                        CLOSE_TOO_MANY_CLIENTS,
+                        f"more than {limits.max_awareness_clients} awareness client ids on "
+                        "one connection (the limit: max_awareness_clients)",
+                    )
+            sizes[client] = 0 if state is None else len(json.dumps(state, separators=(",", ":")))
+            if sum(sizes.values()) > limits.max_awareness_bytes:
+                raise LimitExceeded(
+                    CLOSE_TOO_LARGE,
+                    f"{sum(sizes.values())} bytes of awareness state on one connection; the "
+                    f"limit (max_awareness_bytes) is {limits.max_awareness_bytes}",
+                )
+            accepted.append((client, clock, state))
+        if not accepted:
+            return
+        self.awareness.apply_awareness_update(encode_awareness(accepted), conn)
+        for client, _clock, _state in accepted:
+            if client in conn.clients and client in self.awareness.states:
+                conn.state_bytes[client] = sizes[client]
+            else:
+                conn.state_bytes.pop(client, None)
 
     def send_awareness(self, conn: Connection) -> None:
         """Send a client every current state at once (late joiners see everyone)."""
@@ -205,16 +298,13 @@ class RoomChannel:
         clients = changes["added"] + changes["updated"] + changes["removed"]
         if topic == "update" and isinstance(origin, Connection):
             for client in changes["added"] + changes["updated"]:
-                owner = self.owners.get(client)
-                if owner is not origin:
-                    if owner is not None:
-                        owner.clients.discard(client)  # the same Yjs client, a new connection
-                    self.owners[client] = origin
+                if self.owners.setdefault(client, origin) is origin:  # see apply_awareness
                     origin.clients.add(client)
             for client in changes["removed"]:
                 if self.owners.get(client) is origin:
                     del self.owners[client]
                     origin.clients.discard(client)
+                    origin.state_bytes.pop(client, None)
         if topic == "update" and clients:
             frame = awareness_frame(self.awareness.encode_awareness_update(clients))
             for conn in self.connections:
