@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from crdt_sync.bridge.binding import SessionBinding, classify, same
+from crdt_sync.bridge.binding import EntryFacts, SessionBinding, classify, same
 from crdt_sync.doc import Room
 
 
@@ -26,7 +26,7 @@ def run(
         if key not in state:
             state[key] = {"text_input": "", "multi_select": [], "slider": 0}.get(kind)
         kinds[key] = (kind, None)
-    return binding.exit(state, kinds)
+    return binding.exit(state, kinds, created=set(widgets) if widgets else None)
 
 
 def pair(room: Room) -> tuple[SessionBinding, SessionBinding]:
@@ -220,3 +220,108 @@ def test_regression_replacing_a_value_seen_via_a_push_uses_that_value_as_base() 
     sa["field"] = "w10"
     run(a, sa, {"field"})
     assert str(room.text("field")) == "w10"
+
+
+def test_regression_a_register_a_yjs_client_added_without_a_kind_is_shown() -> None:
+    """Issue 12 case 10: ``doc.getMap('registers').set('from_js', 42)`` from a Yjs client
+    (as the README shows for an existing key) made ``room.get('from_js')`` raise
+    KindMismatch. A key in ``registers`` without a ``kinds`` entry is a register."""
+    from pycrdt import Doc, Map
+
+    room = Room("r")
+    a = SessionBinding("A", room)
+    state: dict[str, Any] = {}
+    run(a, state, set(), {"level": "slider"})
+    js = Doc()
+    js.apply_update(room.export())
+    js.get("registers", type=Map)["from_js"] = 42.0
+    room.merge(js.get_update())
+    assert room.get("from_js") == 42
+    assert room.kind("from_js") == "register"
+    a.mark_dirty({"from_js"})
+    run(a, state, set())
+    assert state["from_js"] == 42
+
+
+def test_regression_a_value_set_by_a_callback_is_an_edit_even_if_the_page_showed_it_before() -> (
+    None
+):
+    """Issue 12 case 1: a Reset button's callback sets level back to 50 after A moved it to
+    30; 50 is an older view of B's page, and was taken for an echo: nothing reset."""
+    room = Room("r")
+    a, b = pair(room)
+    sa: dict[str, Any] = {}
+    sb: dict[str, Any] = {}
+    for binding, state in ((a, sa), (b, sb)):
+        state["level"] = 50
+        run(binding, state, set(), {"level": "slider"})
+    sa["level"] = 30
+    run(a, sa, {"level"})
+    b.mark_dirty({"level"})
+    run(b, sb, set())
+    assert sb["level"] == 30
+    sb["level"] = 50  # B's Reset callback
+    b.enter(
+        sb, EntryFacts(reported={"level"}, code_set=frozenset({"level"}), held=frozenset({"level"}))
+    )
+    b.exit(sb, {})
+    assert room["level"] == 50
+
+
+def test_a_default_put_in_place_of_a_lost_key_is_not_an_edit() -> None:
+    """``if "level" not in st.session_state: st.session_state.level = 50`` on another page,
+    after Streamlit dropped the widget's value: the room's value shows, the room keeps it."""
+    room = Room("r")
+    a, _ = pair(room)
+    state: dict[str, Any] = {}
+    run(a, state, set(), {"level": "slider"})
+    state["level"] = 30
+    run(a, state, {"level"})
+    state["level"] = 50  # the default, put in place of the value Streamlit dropped
+    a.enter(state, EntryFacts(reported=set(), code_set=frozenset({"level"}), held=frozenset()))
+    a.exit(state, {})
+    assert room["level"] == 30
+    assert state["level"] == 30
+
+
+def test_a_key_the_session_lost_is_shown_again_without_a_change_in_the_room() -> None:
+    """Issue 12 case 3: back on the first page of a multipage app, its widgets must show
+    the room's values, not their defaults (which were then published)."""
+    room = Room("r")
+    a, _ = pair(room)
+    state: dict[str, Any] = {}
+    run(a, state, set(), {"level": "slider"})
+    state["level"] = 30
+    run(a, state, {"level"})
+    del state["level"]  # another page: Streamlit dropped the widget's value
+    run(a, state, set())
+    assert state["level"] == 30
+    run(a, state, set(), {"level": "slider"})  # back: the widget is made again
+    assert room["level"] == 30
+
+
+def test_two_people_typing_into_an_empty_field_both_keep_their_text() -> None:
+    """Issue 12 case 4: empty notes; B types without committing; A commits; B commits: only
+    B's text survived. Every committed character stays, whatever the field held."""
+    room = Room("r")
+    people = [SessionBinding(n, room) for n in "ABC"]
+    states: list[dict[str, Any]] = [{}, {}, {}]
+    for binding, state in zip(people, states, strict=True):
+        run(binding, state, set(), {"notes": "text_input"})
+    texts = ["ann was here", "bob too", "cat also"]
+    for i, (binding, state) in enumerate(zip(people, states, strict=True)):
+        state["notes"] = texts[i]  # typed on the empty field, committed now
+        run(binding, state, {"notes"})
+        for other, other_state in zip(people, states, strict=True):
+            if other is not binding:
+                other.mark_dirty({"notes"})
+                if other_state["notes"] == "":
+                    continue  # still typing: its field keeps its own text
+                run(other, other_state, set())
+        if i + 1 < len(texts):
+            states[i + 1]["notes"] = ""  # the next person's page had not caught up
+            people[i + 1].enter(states[i + 1], set())  # pushed run: the session gets the room
+            people[i + 1].exit(states[i + 1], {})
+    final = str(room.text("notes"))
+    for text in texts:
+        assert text in final
