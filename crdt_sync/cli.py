@@ -31,9 +31,9 @@ from typing import Any
 
 import click
 
-from .bridge.config import DEFAULT_STORE, ENV_VAR, open_store
 from .doc import DiskCacheStore, InvalidUpdate, Room, UpdateStore, codec
 from .doc.store import LogStore
+from .doc.store_specs import DEFAULT_STORE, ENV_VAR, open_store
 
 PROGRESS_FROM = 1 << 20  # files this big get a progress bar (on a terminal)
 CHUNK = 1 << 16

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from crdt_sync.bridge import config, runtime, sessions, state
+from crdt_sync.bridge import runtime, sessions, state
 from crdt_sync.compat import server_state as server_state_module
+from crdt_sync.doc import config as process_config
 
 
 class FakeScheduler:
@@ -54,9 +55,9 @@ class FakeSessions:
     """Fake Streamlit sessions; see the module docstring."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(config, "_hub", None)
-        monkeypatch.setattr(config, "_spec", None)
-        self.hub = config.configure("memory")
+        monkeypatch.setattr(process_config, "_hub", None)
+        monkeypatch.setattr(process_config, "_spec", None)
+        self.hub = process_config.configure("memory")
         self.registry = sessions.Registry()
         real = sessions.registry
         for name, module in list(sys.modules.items()):

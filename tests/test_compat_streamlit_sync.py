@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from fake_sessions import FakeSessions
@@ -117,20 +118,18 @@ def test_not_synced_key_is_private() -> None:
 
 
 def test_rooms_live_in_memory_unless_a_cache_dir_or_store_is_given(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, process_config: ModuleType
 ) -> None:
-    monkeypatch.setattr(config, "_hub", None)
-    monkeypatch.setattr(config, "_spec", None)
     monkeypatch.delenv(config.ENV_VAR, raising=False)
     with streamlit_sync.sync(None) as room:
         assert room is None
     assert config.configured_store() == "memory"
-    monkeypatch.setattr(config, "_hub", None)
-    monkeypatch.setattr(config, "_spec", None)
+    config.hub().close()
+    monkeypatch.setattr(process_config, "_hub", None)
+    monkeypatch.setattr(process_config, "_spec", None)
     with streamlit_sync.sync(None, cache_dir=tmp_path / "cache"):
         pass
     assert config.configured_store() == f"diskcache:{tmp_path / 'cache'}"
-    config.hub().close()
 
 
 def test_top_level_room_functions_exist_like_streamlit_sync() -> None:

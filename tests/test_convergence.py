@@ -18,44 +18,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from replicas import missing
 
 from crdt_sync.doc import KindMismatch, Room, RoomEvent
 from crdt_sync.doc.room import REMOTE
-from crdt_sync.doc.update_format import read_update
 
 N = 3
 EMPTY = b"\x00\x00"
-
-
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def missing(update: bytes) -> tuple[int, dict[int, set[int]]]:
-    """(number of structs, deleted clocks per client) in an update."""
-    structs = read_update(update).struct_counts
-    if structs:
-        return sum(structs.values()), {}
-    n, pos = _uint(update, 0)
-    for _ in range(3 * n):
-        _, pos = _uint(update, pos)
-    deleted: dict[int, set[int]] = {}
-    n, pos = _uint(update, pos)
-    for _ in range(n):
-        client, pos = _uint(update, pos)
-        ranges, pos = _uint(update, pos)
-        for _ in range(ranges):
-            clock, pos = _uint(update, pos)
-            length, pos = _uint(update, pos)
-            deleted.setdefault(client, set()).update(range(clock, clock + length))
-    return 0, deleted
 
 
 def assert_converged(a: Room, b: Room) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from replicas import sync
 
 from crdt_sync.components.data_editor import (
     apply_changes,
@@ -40,13 +41,6 @@ def seeded(room: Room | None = None) -> tuple[Room, dict[str, Any]]:
     kinds = column_kinds(tasks(), table)
     seed(table, tasks(), kinds)
     return room, new_memory(table.rows(), kinds)
-
-
-def sync(*rooms: Room) -> None:
-    for a in rooms:
-        for b in rooms:
-            if a is not b:
-                b.merge(a.update_since(b.state_vector()))
 
 
 def record(edited: Any = None, added: Any = None, deleted: Any = None) -> dict[str, Any]:

@@ -6,65 +6,28 @@ Two stores with their own registries stand for two server processes.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 from redis_helpers import RedisServer
+from replicas import wait_for
 
-from crdt_sync.bridge import config, runtime
 from crdt_sync.bridge.remote_presence import PresenceShare
 from crdt_sync.bridge.sessions import Registry
 from crdt_sync.net.redis_store import RedisStore
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def stores(redis_server: RedisServer) -> Iterator[Callable[[], RedisStore]]:
-    made: list[RedisStore] = []
-
-    def make() -> RedisStore:
-        made.append(RedisStore(redis_server.url, timeout=0.5))
-        return made[-1]
-
-    yield make
-    for store in made:
-        store.close()
-
-
-@pytest.fixture
-def pushed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
-    """Registries work without Streamlit; the sessions they would rerun are recorded."""
-    calls: list[str] = []
-    monkeypatch.setattr(runtime, "on_session_end", lambda session, callback: None)
-    monkeypatch.setattr(
-        runtime.scheduler,
-        "push",
-        lambda session, fragments, still_needed=None: calls.append(session),
-    )
-    monkeypatch.setattr(config, "_hub", None)
-    monkeypatch.setattr(config, "_spec", None)
-    config.configure("memory")
-    yield calls
-    config.hub().close()
+def pushed(pushed: list[str], process_config: ModuleType) -> list[str]:
+    """Registries work without Streamlit, on the memory store; the sessions they would
+    rerun are recorded."""
+    process_config.configure("memory")
+    return pushed
 
 
 def labels(registry: Registry, room: str) -> list[str]:
     return sorted(m.label for m in registry.members(room))
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_share_presence_publishes_and_expires(stores: Callable[[], RedisStore]) -> None:

@@ -13,62 +13,12 @@ from typing import Any
 
 import pytest
 from pycrdt import Doc, Map
+from replicas import converged, sync
 
 from crdt_sync.doc import InvalidUpdate, KindMismatch, Room, RoomEvent
 from crdt_sync.doc.room import REMOTE
-from crdt_sync.doc.update_format import read_update
 
 EMPTY = b"\x00\x00"
-
-
-def sync(*rooms: Room) -> None:
-    """Bring every room up to date with every other one (state-vector exchange)."""
-    for a in rooms:
-        for b in rooms:
-            if a is not b:
-                b.merge(a.update_since(b.state_vector()))
-
-
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def missing(update: bytes) -> tuple[int, dict[int, set[int]]]:
-    """(number of structs, deleted clocks per client) in an update."""
-    structs = read_update(update).struct_counts
-    if structs:
-        return sum(structs.values()), {}
-    n, pos = _uint(update, 0)
-    for _ in range(3 * n):  # struct count (0), client, clock
-        _, pos = _uint(update, pos)
-    deleted: dict[int, set[int]] = {}
-    n, pos = _uint(update, pos)
-    for _ in range(n):
-        client, pos = _uint(update, pos)
-        ranges, pos = _uint(update, pos)
-        for _ in range(ranges):
-            clock, pos = _uint(update, pos)
-            length, pos = _uint(update, pos)
-            deleted.setdefault(client, set()).update(range(clock, clock + length))
-    return 0, deleted
-
-
-def converged(a: Room, b: Room) -> bool:
-    """Neither replica has anything the other lacks.
-
-    ``update_since`` is ``b"\\x00\\x00"`` both ways only when nothing was ever deleted:
-    like Yjs, it always carries the whole delete set, so compare that instead.
-    """
-    ab = missing(a.update_since(b.state_vector()))
-    ba = missing(b.update_since(a.state_vector()))
-    return ab == ba and ab[0] == 0
 
 
 # ------------------------------------------------------------------ the mapping of registers

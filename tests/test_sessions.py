@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from crdt_sync.bridge import config, runtime
+from crdt_sync.bridge import runtime
 from crdt_sync.bridge.sessions import Registry
+from crdt_sync.doc import config
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Registry]:
-    pushed: list[str] = []
-    monkeypatch.setattr(runtime, "on_session_end", lambda session, callback: None)
-    monkeypatch.setattr(
-        runtime.scheduler,
-        "push",
-        lambda session, fragments, still_needed=None: pushed.append(session),
-    )
-    monkeypatch.setattr(config, "_hub", None)
-    monkeypatch.setattr(config, "_spec", None)
-    config.configure(f"diskcache:{tmp_path / 'store'}")  # data on disk, not in memory
-    yield Registry()
-    config.hub().close()
+def registry(pushed: list[str], process_config: ModuleType, tmp_path: Path) -> Registry:
+    process_config.configure(f"diskcache:{tmp_path / 'store'}")  # data on disk, not in memory
+    return Registry()
 
 
 def _churn(registry: Registry, n: int) -> None:

@@ -8,26 +8,10 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 from pycrdt import Text as YText
+from replicas import replicas, sync
 
 from crdt_sync.doc import Room, RoomEvent
 from crdt_sync.doc.text_edits import TextEdit
-
-
-def sync(*rooms: Room) -> None:
-    for a in rooms:
-        for b in rooms:
-            if a is not b:
-                b.merge(a.update_since(b.state_vector()))
-
-
-def replicas(n: int = 2) -> list[Room]:
-    """Replicas that already share one empty history."""
-    first = Room("r")
-    others = [Room("r") for _ in range(n - 1)]
-    for room in others:
-        room.merge(first.export())
-    return [first, *others]
-
 
 # ------------------------------------------------------------------ text
 

@@ -7,26 +7,12 @@ import threading
 from typing import Any
 
 import pytest
+from replicas import replicas, sync
 
 from crdt_sync.components.whiteboard import apply_message
 from crdt_sync.components.whiteboard.board import BUCKETS, Board, InvalidOp, clean_element
 from crdt_sync.components.whiteboard.index import BoardIndex, index_for
 from crdt_sync.doc import Room, RoomEvent
-
-
-def sync(*rooms: Room) -> None:
-    for a in rooms:
-        for b in rooms:
-            if a is not b:
-                b.merge(a.update_since(b.state_vector()))
-
-
-def replicas(n: int = 2) -> list[Room]:
-    first = Room("r")
-    others = [Room("r") for _ in range(n - 1)]
-    for room in others:
-        room.merge(first.export())
-    return [first, *others]
 
 
 def stroke(element_id: str, x: float = 10, y: float = 20) -> dict[str, Any]:

@@ -1,115 +1,27 @@
-"""Which store the process uses: ``crdt_sync.configure(store=...)`` and the process's Hub."""
+"""Which store the process uses: the engine's `crdt_sync.doc.config`, under its old path.
+
+Store specs, the process's Hub and ``configure`` live in the engine (no Streamlit needed);
+this module re-exports them for the bridge's existing imports.
+"""
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
+from ..doc.config import announce_live_channel as announce_live_channel
+from ..doc.config import configure as configure
+from ..doc.config import configured_store as configured_store
+from ..doc.config import hub as hub
+from ..doc.config import live_channel as live_channel
+from ..doc.store_specs import DEFAULT_STORE as DEFAULT_STORE
+from ..doc.store_specs import ENV_VAR as ENV_VAR
+from ..doc.store_specs import open_store as open_store
 
-from ..doc import DiskCacheStore, Hub, MemoryStore, UpdateStore
-
-DEFAULT_STORE = "diskcache:.crdt_sync"
-ENV_VAR = "CRDT_SYNC_STORE"
-ACCEPTED = (
-    '"diskcache:PATH" (the default, "diskcache:.crdt_sync"), "memory", "redis://HOST:PORT/DB"'
-)
-
-_lock = threading.Lock()
-_hub: Hub | None = None
-_spec: str | None = None
-
-
-def open_store(spec: str) -> UpdateStore:
-    """Build the store a spec names.
-
-    Args:
-        spec: ``"diskcache:PATH"``, ``"memory"`` or ``"redis://HOST:PORT/DB"``.
-
-    Raises:
-        ValueError: If the spec is none of the accepted forms.
-    """
-    if not isinstance(spec, str):
-        raise ValueError(f"store must be a str, one of {ACCEPTED}; got {spec!r}")
-    if spec == "memory":
-        return MemoryStore()
-    if spec.startswith("diskcache:") and len(spec) > len("diskcache:"):
-        return DiskCacheStore(Path(spec.removeprefix("diskcache:")).expanduser())
-    if spec.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from ..net.redis_store import RedisStore  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:  # redis-py missing
-            raise ValueError(
-                f"store {spec!r} needs the redis extra: pip install 'crdt-sync[redis]' ({exc})"
-            ) from None
-        store: UpdateStore = RedisStore(spec)
-        return store
-    raise ValueError(f"unknown store {spec!r}; accepted forms: {ACCEPTED}")
-
-
-def configure(store: str | None = None) -> Hub:
-    """Choose where rooms are stored, once per process (calling again with the same value
-    is a no-op, so it can sit at the top of a Streamlit script).
-
-    Args:
-        store: ``"diskcache:PATH"`` (default ``diskcache:.crdt_sync``, or the
-            ``CRDT_SYNC_STORE`` environment variable), ``"memory"``, or
-            ``"redis://host:port/db"``.
-
-    Returns:
-        The process's Hub.
-
-    Raises:
-        ValueError: For a store spec of none of the accepted forms.
-        RuntimeError: When rooms are already open on a different store.
-    """
-    global _hub, _spec
-    with _lock:
-        if store is None and _hub is not None:
-            return _hub
-    spec = store or os.environ.get(ENV_VAR) or DEFAULT_STORE
-    with _lock:
-        if _hub is not None and spec == _spec:
-            return _hub
-        new_store = open_store(spec)
-        if _hub is not None:
-            if _hub.open_rooms():
-                new_store.close()
-                raise RuntimeError(
-                    f"crdt_sync is already serving rooms {_hub.open_rooms()} from store "
-                    f"{_spec!r}; call configure({spec!r}) before any room is opened"
-                )
-            _hub.close()
-        _hub = Hub(new_store)
-        _spec = spec
-        attach = getattr(new_store, "attach_hub", None)
-        if attach is not None:  # the Redis relay stops following rooms the hub closed
-            attach(_hub)
-        return _hub
-
-
-def hub() -> Hub:
-    """The process's Hub, configured with the default store on first use."""
-    return _hub if _hub is not None else configure()
-
-
-def configured_store() -> str | None:
-    """The store spec in use, or None before the first room was opened."""
-    return _spec
-
-
-_live_path: str | None = None
-
-
-def announce_live_channel(path: str) -> None:
-    """Record that this process serves rooms over a websocket at ``{path}/{room}``.
-
-    `crdt_sync.App` calls it; components with live features (whiteboard cursors) use it.
-    """
-    global _live_path
-    _live_path = path
-
-
-def live_channel() -> str | None:
-    """The websocket path prefix rooms are served at in this process, or None (e.g. under
-    ``streamlit run``, which has no route for it)."""
-    return _live_path
+__all__ = [
+    "DEFAULT_STORE",
+    "ENV_VAR",
+    "announce_live_channel",
+    "configure",
+    "configured_store",
+    "hub",
+    "live_channel",
+    "open_store",
+]

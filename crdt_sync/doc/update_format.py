@@ -25,6 +25,7 @@ __all__ = [
     "UpdateInfo",
     "decode_state_vector",
     "encode_state_vector",
+    "read_delete_set",
     "read_update",
 ]
 
@@ -256,6 +257,35 @@ def read_update(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> UpdateInfo:
             content, type or `any` tag, holds a number out of range or invalid UTF-8,
             lists a client twice, or has bytes after the delete set.
     """
+    return _read(data, max_size, None)
+
+
+def read_delete_set(data: bytes) -> dict[int, list[tuple[int, int]]]:
+    """The delete set of a Yjs v1 update, validated as `read_update` validates it.
+
+    ```py
+    read_delete_set(doc.get_update(other.get_state()))   # {client: [(clock, length)]}
+    ```
+
+    Args:
+        data: The update.
+
+    Returns:
+        Client id -> its deleted ranges as ``(clock, length)``, in stored order (clients
+        listed with no range are left out).
+
+    Raises:
+        UpdateFormatError: As `read_update`.
+    """
+    deleted: dict[int, list[tuple[int, int]]] = {}
+    _read(data, DEFAULT_MAX_SIZE, deleted)
+    return deleted
+
+
+def _read(
+    data: bytes, max_size: int, deleted: dict[int, list[tuple[int, int]]] | None
+) -> UpdateInfo:
+    """`read_update`; also fills ``deleted`` with the delete set when given."""
     size = len(data)
     if size == 0:
         raise UpdateFormatError("empty update")
@@ -288,8 +318,11 @@ def read_update(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> UpdateInfo:
         n_ranges = r.count("delete range count", 2)
         for _ in range(n_ranges):
             at = r.pos
-            if r.uint("delete clock") + r.uint("delete length") > _U32:
+            clock, length = r.uint("delete clock"), r.uint("delete length")
+            if clock + length > _U32:
                 r.fail("delete range ends past clock 2**32-1", at)
+            if deleted is not None:
+                deleted.setdefault(client, []).append((clock, length))
         if n_ranges:
             deleters.add(client)
     if r.pos != size:
