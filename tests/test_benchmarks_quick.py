@@ -125,3 +125,31 @@ def test_bridge_latency_and_plots(results: tuple[Path, str]) -> None:
         png = out / "plots" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
         assert f"(plots/{name}.png)" in text
+
+
+def test_trials_quick_writes_well_formed_counts_and_leaves_published_results_alone() -> None:
+    """``python -m benchmarks.trials --quick`` (no ``--out``): the lost-edit and lost-click
+    table is well formed, and the published ``benchmarks/RESULTS.md`` is not touched
+    (issue 12 case 14: ``benchmarks.compare --quick`` overwrote it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    published = REPO / "benchmarks" / "RESULTS.md"
+    before = published.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.trials", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert published.read_bytes() == before
+    match = re.search(r"wrote '.*' in (\S+RESULTS\.md)", proc.stdout)
+    assert match and Path(match.group(1)).parent != published.parent, proc.stdout
+    rows = table_rows(
+        section(
+            Path(match.group(1)).read_text(), "## Lost edits and clicks in timing-dependent trials"
+        )
+    )
+    assert {row[1] for row in rows} == {"crdt_sync", "streamlit-server-state"}
+    assert all(re.fullmatch(r"\d+ (clicks|trials)", row[2]) for row in rows), rows
