@@ -325,3 +325,33 @@ def test_two_people_typing_into_an_empty_field_both_keep_their_text() -> None:
     final = str(room.text("notes"))
     for text in texts:
         assert text in final
+
+
+def test_an_older_value_chosen_again_alone_is_an_edit_not_an_echo() -> None:
+    """A moved the slider 50 -> 30; B, who saw 30, drags it through 50 on the way to 40.
+    B's request changes only the slider: 50 is B's choice, not a stale echo (taking it for
+    one set B's slider back to 30 under B's hand). With another widget changed alongside,
+    the same old value is an echo."""
+    room = Room("r")
+    a, b = pair(room)
+    sa: dict[str, Any] = {"level": 50}
+    sb: dict[str, Any] = {"level": 50}
+    run(a, sa, set(), {"level": "slider", "note": "text_input"})
+    run(b, sb, set(), {"level": "slider", "note": "text_input"})
+    sa["level"] = 30
+    run(a, sa, {"level"})
+    b.mark_dirty({"level"})
+    run(b, sb, set())
+    sb["level"] = 50
+    b.enter(sb, EntryFacts(reported={"level", "note"}, changed=frozenset({"level"})))
+    b.exit(sb, {})
+    assert room["level"] == 50
+    sa["level"] = 20
+    run(a, sa, {"level"})
+    b.mark_dirty({"level"})
+    run(b, sb, set())
+    sb["level"], sb["note"] = 50, "hi"  # B types a note on a page still showing 50
+    b.enter(sb, EntryFacts(reported={"level", "note"}, changed=frozenset({"level", "note"})))
+    b.exit(sb, {})
+    assert room["level"] == 20
+    assert sb["level"] == 20

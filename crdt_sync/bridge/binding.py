@@ -9,9 +9,10 @@ facts Streamlit has rather than from values alone. The rule, for each shared key
    was absent (``if "k" not in st.session_state: st.session_state.k = default``, or a
    page switch that dropped it), it is a default: the room's value shows instead.
 2. **Sent by the browser** and different from what the page was shown: an edit, unless
-   it equals a value the page was shown before the latest one and the page can still be
-   showing it (an *echo* of a page that had not caught up: text until the page reports
-   the newer value, other values for `ECHO_WINDOW` seconds). An edit is applied against
+   it equals a value the page was shown before the latest one, the page can still be
+   showing it (text until the page reports the newer value, other values for
+   `ECHO_WINDOW` seconds) and the request changed something else too (the widget the
+   person touched, a button): an *echo* of a page that had not caught up. An edit is applied against
    what the person was looking at: text is rebased from the view they typed on, so what
    arrived meanwhile stays; set edits add and remove only what the person added and
    removed; registers are written (last writer wins).
@@ -167,6 +168,9 @@ class EntryFacts:
     Attributes:
         reported: Keys whose value the browser sent with this run (None: unknown, every
             value counts as sent).
+        changed: Keys (or ids of keyless widgets and buttons) the browser changed with
+            this run's request (None: unknown). An older value re-sent alongside nothing
+            else is the person choosing it again, not an echo.
         code_set: Keys the app's own code set in this run before the block (callbacks,
             the script body).
         held: Keys the session held when the run began (None: unknown).
@@ -175,6 +179,7 @@ class EntryFacts:
     """
 
     reported: set[str] | None = None
+    changed: frozenset[str] | None = None
     code_set: frozenset[str] = frozenset()
     held: frozenset[str] | None = None
     unwritable: frozenset[str] = frozenset()
@@ -394,7 +399,8 @@ class SessionBinding:
                 if facts.held is None or key in facts.held:
                     edits[key] = value
                 continue
-            if any(same(value, old) for old in ks.older_views(now)):
+            alone = facts.changed is not None and not (facts.changed - {key})
+            if not alone and any(same(value, old) for old in ks.older_views(now)):
                 # An older view of this page: an echo if the browser sent it, else carried
                 # over in the session from before it was shown the current value. Either
                 # way not an edit; taking it for one would leave the page showing it.

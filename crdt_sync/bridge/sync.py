@@ -111,8 +111,10 @@ def sync(
     binding.read_only = read_only
     binding.fragments.add(runtime.fragment_id())
     held = runtime.held_keys()
+    changed = runtime.changed_widgets()
     facts = EntryFacts(
         reported=runtime.reported_keys(),
+        changed=None if changed is None else frozenset(changed),
         code_set=frozenset(runtime.code_set_keys()),
         held=None if held is None else frozenset(held),
         unwritable=frozenset(_form_keys),

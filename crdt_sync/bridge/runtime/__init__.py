@@ -29,6 +29,7 @@ from .scheduler import rerun_supported as rerun_supported
 from .scheduler import scheduler as scheduler
 from .session_end import is_session_active as is_session_active
 from .session_end import on_session_end as on_session_end
+from .state_facts import changed_widgets as changed_widgets
 from .state_facts import code_set_keys as code_set_keys
 from .state_facts import has_default as has_default
 from .state_facts import held_keys as held_keys

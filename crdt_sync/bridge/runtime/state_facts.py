@@ -50,6 +50,49 @@ def reported_keys() -> set[str] | None:
         return None
 
 
+def changed_widgets() -> set[str] | None:
+    """What the browser changed with the request of this run: user keys (widget ids for
+    widgets without a key) of widgets whose value differs from what the session held, and
+    of buttons pressed. None if unknown.
+
+    A page that had not caught up re-sends old values of widgets its person did not touch,
+    alongside the one they did; a request that changes a single widget is that widget's.
+    """
+    state = _session_state_internals()
+    if state is None:
+        return None
+    try:
+        widgets = state._new_widget_state
+        mapper = state._key_id_mapper
+        changed: set[str] = set()
+        for wid in list(widgets.states):
+            meta = widgets.widget_metadata.get(wid)
+            try:
+                value = widgets[wid]
+            except KeyError:
+                continue
+            if meta is not None and meta.value_type in ("trigger_value", "json_trigger_value"):
+                if not value:
+                    continue
+            elif wid in state._old_state and _equal(state._old_state[wid], value):
+                continue
+            try:
+                changed.add(mapper.get_key_from_id(wid))
+            except KeyError:
+                changed.add(str(wid))
+        return changed
+    except Exception as exc:
+        warn_once("SessionState widget changes", exc)
+        return None
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def code_set_keys() -> set[str]:
     """User keys the app's own code set in this run so far (callbacks, script body).
 
