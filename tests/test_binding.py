@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from crdt_sync.bridge.binding import EntryFacts, SessionBinding, classify, same
+from crdt_sync.bridge.binding import EntryFacts, SessionBinding
+from crdt_sync.bridge.kinds import classify, same
 from crdt_sync.doc import Room
 
 

@@ -34,131 +34,22 @@ import threading
 import time
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ..doc import Room
-from ..doc.text_edits import changed_ranges
+from .edit_base import closest_list, text_base
+from .kinds import BridgeKind, classify, same
 
 log = logging.getLogger("crdt_sync.binding")
-
-BridgeKind = Literal["text", "register", "set"]
 
 PRIVATE_PREFIX = "private:"
 SHARED_PREFIX = "shared:"
 MAX_SUPERSEDED = 8
+_MISSING: Any = object()
 ECHO_WINDOW = 1.5
 """Seconds after a page was given a new value during which the page may still send the
 value it showed before (its request was on the way, or it had not rendered yet). Later,
 the old value coming back is a person choosing it again."""
-
-# Widgets whose value is an event or cannot be written through st.session_state.
-NEVER_SYNCED = frozenset(
-    {
-        "button",
-        "download_button",
-        "form_submit_button",
-        "file_uploader",
-        "camera_input",
-        "audio_input",
-        "chat_input",
-        "data_editor",
-        "menu_button",
-        "component",
-        "dataframe_selection",
-        "plotly_chart_selection",
-        "vega_lite_state",
-        "pydeck_selection",
-        "e_charts_chart_selection",
-        "expander",
-        "popover",
-        "tabs",
-        "pagination",
-    }
-)
-TEXT_WIDGETS = frozenset({"text_input", "text_area"})
-SET_WIDGETS = frozenset({"multi_select", "multi_select_button_group"})
-_MISSING: Any = object()
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal and of the same type (``1``, ``1.0`` and ``True`` are different values)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
-def classify(widget: str | None, value_type: str | None, value: Any) -> BridgeKind | None:
-    """How a key is shared, from the widget that owns it (None: never synced)."""
-    if widget in NEVER_SYNCED or value_type in ("trigger_value", "json_trigger_value"):
-        return None
-    if widget in TEXT_WIDGETS:
-        return "text"
-    if widget in SET_WIDGETS:
-        return "set"
-    return "register"
-
-
-def _touches(mine: list[tuple[int, int, str]], theirs: list[tuple[int, int, str]]) -> bool:
-    """Whether two sets of changes to one text touch: one deletes where the other acts.
-
-    Two pure insertions never touch (both are kept, side by side).
-    """
-    for a1, a2, _ in mine:
-        for b1, b2, _ in theirs:
-            deletes = a2 > a1 or b2 > b1
-            if deletes and a1 <= b2 and b1 <= a2:
-                return True
-    return False
-
-
-def _cost(changes: list[tuple[int, int, str]]) -> int:
-    return sum(end - start + len(text) for start, end, text in changes)
-
-
-def _text_base(candidates: list[Any], value: str) -> str:
-    """The text the person edited: what their page showed when they started typing.
-
-    Their page shows the newest value it was given, unless they were already typing in
-    that field when it arrived (Streamlit keeps a field's unsent text). An older view is
-    taken as the base when everything says the person typed on it: their text is closer
-    to it than to the newest view, lacks what arrived since, and their edit does not
-    touch what arrived. The newest such view wins; an empty field counts as a view too,
-    so two people typing into an empty field both keep their text. Otherwise they edited
-    what they saw.
-    """
-    texts = [c for c in candidates if isinstance(c, str)]
-    if not texts:
-        return ""
-    shown = texts[-1]
-    for older in reversed(texts[:-1]):
-        if older == shown:
-            continue
-        since = changed_ranges(older, shown)
-        mine = changed_ranges(older, value)
-        if (
-            _cost(mine) < _cost(changed_ranges(shown, value))
-            and not any(text and text in value for _s, _e, text in since)
-            and not _touches(mine, since)
-        ):
-            return older
-    return shown
-
-
-def _closest_list(candidates: list[Any], value: list[Any]) -> list[Any]:
-    lists = [c for c in candidates if isinstance(c, list | tuple)]
-    if not lists:
-        return []
-
-    def distance(c: Iterable[Any]) -> int:
-        base = list(c)
-        return sum(1 for x in value if x not in base) + sum(1 for x in base if x not in value)
-
-    return list(min(reversed(lists), key=distance))
 
 
 @dataclass(frozen=True)
@@ -416,11 +307,11 @@ class SessionBinding:
                 candidates = [*(v for v, _t in ks.superseded), ks.shown]
                 if ks.kind == "text":
                     new = "" if value is None else str(value)
-                    base = _text_base(candidates, new)
+                    base = text_base(candidates, new)
                     self.room.text(ks.room_key).update(new, base=base)
                 elif ks.kind == "set":
                     new_items = list(value or [])
-                    base_items = _closest_list(candidates, new_items)
+                    base_items = closest_list(candidates, new_items)
                     target = self.room.set(ks.room_key)
                     for item in base_items:
                         if item not in new_items:
