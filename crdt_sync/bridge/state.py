@@ -251,7 +251,7 @@ class SharedState(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         room = self._room()
         with room.transaction(origin=current_origin()):
-            if key in room and _same(room[key], value):
+            if key in room and codec.same_stored(room[key], value):
                 return  # an unchanged value reruns nobody
             room[key] = value
 
@@ -330,13 +330,6 @@ class SharedState(MutableMapping[str, Any]):
     def table(self, key: str) -> Table:
         """The table under ``key``: rows by id, each cell merging on its own."""
         return cast(Table, self._container(key, "table"))
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return codec.element_key(a) == codec.element_key(b)
-    except (TypeError, ValueError):
-        return False
 
 
 def shared_state(room: str) -> SharedState:

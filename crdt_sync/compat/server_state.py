@@ -39,14 +39,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any, SupportsIndex
 
 import streamlit as st
 
 from ..bridge import runtime
-from ..bridge.binding import ECHO_WINDOW
 from ..bridge.frozen import FrozenValueError as FrozenValueError
 from ..bridge.frozen import PlainCopies, freeze, thaw
 from ..bridge.state import RerunSuppressed as RerunSuppressed
@@ -54,6 +52,7 @@ from ..bridge.state import SharedState, current_origin, force_rerun, open_room
 from ..bridge.state import no_rerun as no_rerun
 from ..doc import Room, codec
 from .list_edits import apply_list_change
+from .page_views import _NOTHING, PageViews
 
 __all__ = [
     "FrozenValueError",
@@ -74,7 +73,6 @@ ROOM = "server_state"
 _BASES = "_crdt_sync_server_state_bases"  # st.session_state key (never synced)
 _VIEWS = "_crdt_sync_server_state_views"  # st.session_state key (never synced)
 _thread_bases = threading.local()
-_NOTHING: Any = object()
 
 
 def _advice(key: str, kind: str, nested: bool) -> str:
@@ -100,44 +98,6 @@ def _bases() -> dict[str, list[Any]]:
         _thread_bases.bases = {}
     found: dict[str, list[Any]] = _thread_bases.bases
     return found
-
-
-class PageViews:
-    """What one session's page was shown of each item, to recognise a page's stale echo.
-
-    Apps copy an item into their widget's key on every run
-    (``st.session_state[k] = server_state[k]``) and write it back from the widget's
-    ``on_change`` (``server_state[k] = st.session_state[k]``). When someone else's change
-    reaches this page just as its person commits another widget, the browser sends the
-    value it still shows for ``k``, Streamlit takes that for a change and the callback
-    writes the old value back over the other person's edit. An assignment of a value the
-    page showed before the newest one, within `ECHO_WINDOW` of the newest arriving, is
-    that echo: it is not written.
-    """
-
-    def __init__(self) -> None:
-        self.latest: dict[str, Any] = {}
-        self.older: dict[str, list[tuple[Any, float]]] = {}
-
-    def read(self, key: str, value: Any, displayed: Any) -> None:
-        """``value`` was read for ``key`` while the session held ``displayed`` under it."""
-        now = time.monotonic()
-        older = self.older.setdefault(key, [])
-        for old in (self.latest.get(key, _NOTHING), displayed):
-            if old is not _NOTHING and not _same(old, value):
-                older.append((old, now))
-        del older[:-8]
-        self.latest[key] = value
-
-    def is_echo(self, key: str, value: Any) -> bool:
-        """Whether assigning ``value`` to ``key`` now re-sends an older view."""
-        latest = self.latest.get(key, _NOTHING)
-        if latest is _NOTHING or _same(latest, value):
-            return False
-        now = time.monotonic()
-        return any(
-            now - t < ECHO_WINDOW and _same(old, value) for old, t in self.older.get(key, [])
-        )
 
 
 def _views() -> PageViews | None:
@@ -302,7 +262,7 @@ class ServerState(MutableMapping[str, Any]):
                 )
             if kind not in (None, "register"):
                 raise TypeError(f"server_state[{key!r}] holds a crdt_sync {kind}")
-            if key in room and _same(room[key], value):
+            if key in room and codec.same_stored(room[key], value):
                 return  # unchanged: reruns nobody, like the original
             room[key] = value
 
@@ -359,13 +319,6 @@ class ServerState(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"<server_state in room {self._room_name!r}>"
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return codec.element_key(a) == codec.element_key(b)
-    except (TypeError, ValueError):
-        return False
 
 
 class ServerStateLock:

@@ -99,7 +99,9 @@ def _encode(value: object, key: str | None, path: _Path, ordered: bool = True) -
     if isinstance(value, list):
         return [_encode(item, key, (*path, i), ordered) for i, item in enumerate(value)]
     if isinstance(value, tuple):
-        return _tagged("tuple", [_encode(item, key, (*path, i), ordered) for i, item in enumerate(value)])
+        return _tagged(
+            "tuple", [_encode(item, key, (*path, i), ordered) for i, item in enumerate(value)]
+        )
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, item in value.items():
@@ -190,6 +192,18 @@ def element_key(value: object) -> str:
     """
     canonical = _encode(value, None, (), ordered=False)
     return json.dumps(canonical, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def same_stored(a: object, b: object) -> bool:
+    """Whether two values are stored the same way (`element_key` equal).
+
+    ``1`` and ``1.0`` differ, dicts in another key order do not; a value the codec cannot
+    store is the same as nothing.
+    """
+    try:
+        return element_key(a) == element_key(b)
+    except (TypeError, ValueError):
+        return False
 
 
 _T = TypeVar("_T")
