@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from redis_helpers import RedisServer
+from replicas import wait_for
 
 from crdt_sync.doc import Hub, Room, StoreError, UpdateStore
 from crdt_sync.net import ConnectionStatus
@@ -30,40 +31,10 @@ BAD_NAMES: list[tuple[Any, str]] = [
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
 def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server that keeps its data across a restart (AOF, fsync always)."""
     with RedisServer(tmp_path / "redis-aof", appendonly=True) as server:
         yield server
-
-
-@pytest.fixture
-def stores(redis_server: RedisServer) -> Iterator[Callable[..., RedisStore]]:
-    """Factory of stores on the test's Redis; all closed at teardown."""
-    made: list[RedisStore] = []
-
-    def make(url: str | None = None, **kwargs: Any) -> RedisStore:
-        kwargs.setdefault("timeout", 0.5)
-        store = RedisStore(url or redis_server.url, **kwargs)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def fill(room: Room) -> None:

@@ -10,38 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from peers import Peer
 from redis_helpers import RedisServer
+from replicas import wait_for
 
 from crdt_sync.doc import Hub, Room, RoomEvent
 from crdt_sync.doc.update_format import decode_state_vector
 from crdt_sync.net.redis_store import RedisStore
 from crdt_sync.net.replica import RELAY_ORIGIN
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def stores(redis_server: RedisServer) -> Iterator[Callable[..., RedisStore]]:
-    made: list[RedisStore] = []
-
-    def make(**kwargs: Any) -> RedisStore:
-        kwargs.setdefault("timeout", 0.5)
-        store = RedisStore(redis_server.url, **kwargs)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
 
 
 @pytest.fixture
@@ -56,14 +34,6 @@ def peers() -> Iterator[Callable[..., Peer]]:
     yield make
     for peer in made:
         peer.close()
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.005)
 
 
 def converged(a: Room, b: Room) -> bool:

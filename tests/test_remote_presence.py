@@ -48,6 +48,18 @@ def test_share_presence_publishes_and_expires(stores: Callable[[], RedisStore]) 
     )
 
 
+def test_regression_a_room_named_like_another_rooms_presence_key_shares_presence(
+    stores: Callable[[], RedisStore],
+) -> None:
+    # Bug: the index of room "lobby:<process id>" was the key of that process's members of
+    # room "lobby", so whichever came second failed with WRONGTYPE (issue 13, item 7).
+    one, two = stores(), stores()
+    assert one.share_presence("lobby", {"s1": "Ann"}) == {}
+    assert two.share_presence(f"lobby:{one.id}", {"s2": "Bob"}) == {}
+    assert two.share_presence("lobby", {"s3": "Cy"}) == {f"{one.id}:s1": "Ann"}
+    assert one.share_presence(f"lobby:{one.id}", {"s4": "Di"}) == {f"{two.id}:s2": "Bob"}
+
+
 def test_people_on_other_processes_are_members_here(
     stores: Callable[[], RedisStore], pushed: list[str]
 ) -> None:

@@ -1,21 +1,24 @@
 """The relay: one thread per process that keeps every open room up to date from Redis.
 
 It runs one blocking ``XREAD`` over the streams of all rooms loaded in the process (plus a
-private wake-up stream, so a newly loaded room joins the read at once), and merges every
-entry written by someone else into the room with origin ``"redis"``. The Streamlit bridge
-observes rooms, so the sessions in the room rerun.
+private wake-up stream, so a newly loaded room joins the read at once), and hands every
+entry to the room's follower (a `Replica`), which merges what others wrote. The Streamlit
+bridge observes rooms, so the sessions in the room rerun.
 
-Catching up: a replica's cursor is the last entry it took into account. A room is loaded
+Catching up: a follower's cursor is the last entry it took into account. A room is loaded
 together with its cursor in one atomic read (snapshot + stream tail), so there is no gap
-between loading and following. After Redis was unreachable, every replica is caught up from
-its cursor, and when a compaction trimmed entries past a cursor, the snapshot (which covers
-them) is merged first. Every ``check_every`` seconds the snapshots are compared with the
-cursors as well. Updates are idempotent and `Room.merge` holds back an update whose
-predecessors have not arrived, so reading something twice or out of order is harmless.
+between loading and following. After Redis was unreachable, every follower is caught up
+from its cursor, and when a compaction trimmed entries past a cursor, the snapshot (which
+covers them) is merged first. Every ``check_every`` seconds the snapshots are compared
+with the cursors as well, and a room that dropped held-back updates is caught up from the
+start. Updates are idempotent and `Room.merge` holds back an update whose predecessors have
+not arrived, so reading something twice or out of order is harmless.
 
 Connection state: any failed Redis call marks the link down; writes then queue in memory.
-The relay reconnects with backoff, writes the queues (in order), catches every replica up,
-and marks the link up again. Listeners hear every change of state.
+The relay reconnects with backoff, writes the queues (in order), catches every follower
+up, and marks the link up again. Listeners hear every change of state.
+
+The relay knows Redis only through `RedisApi`, and its followers only through `Follower`.
 """
 
 from __future__ import annotations
@@ -25,15 +28,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .replica import Replica
+from ..doc.types import RoomName
+from .redis_api import Entry, RedisApi, Snapshot
 from .status import ConnectionStatus
 from .stream_ids import ZERO, StreamId, format_id, parse_id
-
-if TYPE_CHECKING:
-    from ..doc import Hub
-    from .redis_store import RedisStore
 
 log = logging.getLogger("crdt_sync.redis")
 
@@ -45,27 +45,68 @@ READ_COUNT = 1000
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 1.0
 
 
+class Follower(Protocol):
+    """One loaded room as the relay sees it (`Replica` is the one there is)."""
+
+    name: RoomName
+    cursor: StreamId
+    loaded: bool
+    seen_in_hub: bool
+    resync_wanted: bool
+
+    @property
+    def room(self) -> object:
+        """The room (the relay checks whether the hub still has it open)."""
+
+    def take(self, sid: StreamId, fields: dict[bytes, bytes]) -> None:
+        """Take one stream entry read live (its id is past the cursor)."""
+
+    def catch_up(
+        self, snapshot: Snapshot | None, entries: list[Entry], *, after_outage: bool, full: bool
+    ) -> None:
+        """Take a fresh read of the stream: what the cursor (or, ``full``, nothing) covers."""
+
+    def queued(self) -> int:
+        """Updates waiting to be written."""
+
+    def drain(self) -> bool:
+        """Write what is queued; False if Redis refused."""
+
+
+class OpenRooms(Protocol):
+    """Where the relay learns which rooms are still open (a `Hub`)."""
+
+    def get(self, name: RoomName) -> object | None:
+        """The open room named ``name``, or None."""
+
+
 class Relay:
-    """Follows the streams of every room loaded by one `RedisStore`.
+    """Follows the streams of every room loaded by one `RedisStore`, and owns the link state.
+
+    ```py
+    relay = Relay(api)
+    relay.add(replica)           # followed from its cursor on, by one thread
+    relay.status().connected     # False while Redis is unreachable
+    ```
 
     Args:
-        store: The store whose replicas it serves.
+        api: The Redis commands.
         block: Seconds one ``XREAD`` waits for entries.
         check_every: Seconds between comparisons of snapshots with cursors.
     """
 
     def __init__(
-        self, store: RedisStore, *, block: float = BLOCK_SECONDS, check_every: float = CHECK_EVERY
+        self, api: RedisApi, *, block: float = BLOCK_SECONDS, check_every: float = CHECK_EVERY
     ) -> None:
-        self.store = store
+        self.api = api
         self.block = block
         self.check_every = check_every
         self.id = uuid.uuid4().hex[:12]
-        self.wake_key = store.keys.wake(self.id)
+        self.wake_key = api.keys.wake(self.id)
         self._wake_cursor: StreamId = ZERO
         self._lock = threading.RLock()
-        self._replicas: dict[str, list[Replica]] = {}
-        self._hub: Hub | None = None
+        self._replicas: dict[str, list[Follower]] = {}
+        self._hub: OpenRooms | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._healthy = True
@@ -76,7 +117,7 @@ class Relay:
 
     # ------------------------------------------------------------------ replicas
 
-    def add(self, replica: Replica) -> None:
+    def add(self, replica: Follower) -> None:
         """Follow a replica's stream from its cursor on."""
         with self._lock:
             self._replicas.setdefault(replica.name, []).append(replica)
@@ -87,14 +128,14 @@ class Relay:
                 self._thread.start()
         self.wake()
 
-    def replicas(self, name: str | None = None) -> list[Replica]:
+    def replicas(self, name: str | None = None) -> list[Follower]:
         """The replicas followed (of one room, or all)."""
         with self._lock:
             if name is not None:
                 return list(self._replicas.get(name, []))
             return [r for group in self._replicas.values() for r in group]
 
-    def remove(self, replica: Replica) -> None:
+    def remove(self, replica: Follower) -> None:
         """Stop following a replica."""
         with self._lock:
             group = self._replicas.get(replica.name, [])
@@ -103,17 +144,14 @@ class Relay:
             if not group:
                 self._replicas.pop(replica.name, None)
 
-    def attach_hub(self, hub: Hub) -> None:
+    def attach_hub(self, hub: OpenRooms) -> None:
         """Stop following rooms once ``hub`` has closed them."""
         self._hub = hub
 
     def wake(self) -> None:
         """Make the blocked ``XREAD`` return now (a new room joins the read)."""
         try:
-            pipe = self.store.redis.pipeline(transaction=False)
-            pipe.xadd(self.wake_key, {b"w": b"1"}, maxlen=8, approximate=False)
-            pipe.expire(self.wake_key, 3600)
-            pipe.execute()
+            self.api.wake(self.id)
         except Exception as exc:  # redis errors, OSError: the relay reconnects by itself
             log.debug("relay %s: wake failed: %s", self.id, exc)
 
@@ -124,12 +162,16 @@ class Relay:
         """Whether writes should go to Redis now (False: queue them)."""
         return self._healthy
 
-    def status(self, queued: int) -> ConnectionStatus:
-        """The link's state, with ``queued`` updates waiting."""
+    def queued(self) -> int:
+        """Updates made here that Redis has not acknowledged yet."""
+        return sum(r.queued() for r in self.replicas())
+
+    def status(self) -> ConnectionStatus:
+        """The link's state, and how many updates wait for it."""
         return ConnectionStatus(
-            server=self.store.server,
+            server=self.api.server,
             connected=self._healthy,
-            queued=queued,
+            queued=self.queued(),
             since=self._since,
             error=self._error,
         )
@@ -160,7 +202,7 @@ class Relay:
             log.warning(
                 "crdt_sync: Redis at %s is unreachable (%s); rooms keep working here and "
                 "edits are queued until it is back",
-                self.store.server,
+                self.api.server,
                 error,
             )
             # Not in this thread: it may hold a room's lock.
@@ -174,11 +216,11 @@ class Relay:
             if not was:
                 self._since = time.time()
         if not was:
-            log.warning("crdt_sync: Redis at %s is reachable again", self.store.server)
+            log.warning("crdt_sync: Redis at %s is reachable again", self.api.server)
             self._notify()
 
     def _notify(self) -> None:
-        status = self.store.status()
+        status = self.status()
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
@@ -206,7 +248,7 @@ class Relay:
             try:
                 if conn is None or self._reconnect.is_set():
                     if conn is None:
-                        conn = self.store.blocking_client(self.block)
+                        conn = self.api.blocking_client(self.block)
                     self._reconnect.clear()
                     conn.ping()
                     self._recover(after_outage=connected_before)
@@ -215,6 +257,7 @@ class Relay:
                     backoff = BACKOFF_MIN
                 self._prune()
                 self._flush_outboxes()
+                self._resync()
                 if time.monotonic() - last_check >= self.check_every:
                     last_check = time.monotonic()
                     self._check_snapshots()
@@ -245,7 +288,7 @@ class Relay:
             for name, group in self._replicas.items():
                 cursors = [r.cursor for r in group if r.loaded]
                 if cursors:
-                    streams[self.store.keys.stream(name)] = format_id(min(cursors))
+                    streams[self.api.keys.stream(name)] = format_id(min(cursors))
         return streams
 
     def _deliver(self, response: list[Any]) -> None:
@@ -256,20 +299,14 @@ class Relay:
             if key == self.wake_key:
                 self._wake_cursor = parse_id(entries[-1][0])
                 continue
-            name = self.store.keys.room_of(key)
+            name = self.api.keys.room_of(key)
             group = [r for r in self.replicas(name) if r.loaded]
             for raw_id, fields in entries:
                 sid = parse_id(raw_id)
                 for replica in group:
                     if sid <= replica.cursor:
                         continue
-                    self._take(replica, sid, fields)
-
-    def _take(self, replica: Replica, sid: StreamId, fields: dict[bytes, bytes]) -> None:
-        update = fields.get(b"u")
-        if update is not None and fields.get(b"w") != replica.writer_bytes:
-            replica.apply(bytes(update), format_id(sid))
-        replica.cursor = sid
+                    replica.take(sid, fields)
 
     def _recover(self, *, after_outage: bool) -> None:
         """After (re)connecting: catch every replica up, then write what queued up."""
@@ -278,37 +315,16 @@ class Relay:
             if not replica.drain():
                 raise ConnectionError(f"could not write the queued updates of {replica.name!r}")
 
-    def catch_up(self, replica: Replica, *, after_outage: bool = False) -> None:
-        """Bring a replica up to the stream's end: the snapshot if it passed the cursor,
-        then every entry after the cursor (relay thread). After an outage, a room Redis
-        lost meanwhile is written again from this replica."""
-        snapshot, entries = self.store.read(replica.name)
-        if after_outage and replica.loaded and _lost(replica, snapshot, entries):
-            # Redis came back without what this replica read or wrote (restarted without
-            # persistence, or the room was deleted): store the whole room again.
-            log.warning(
-                "room %r: Redis lost entries this server had read or written; writing this "
-                "server's copy of the room again",
-                replica.name,
-            )
-            whole = replica.room.export()  # before the outbox lock: lock order is room, outbox
-            with replica.lock:
-                replica.outbox.appendleft(whole)
-        if snapshot is not None and (not replica.loaded or snapshot[1] > replica.cursor):
-            replica.apply(snapshot[0], "snapshot")
-            replica.cursor = max(replica.cursor, snapshot[1])
-        for sid, writer, update in entries:
-            if sid > replica.cursor:
-                if writer != replica.writer_bytes:
-                    replica.apply(update, format_id(sid))
-                replica.cursor = sid
-        if not replica.loaded:
-            log.warning("room %r: stored state loaded now that Redis is reachable", replica.name)
-        replica.loaded = True
+    def catch_up(
+        self, replica: Follower, *, after_outage: bool = False, full: bool = False
+    ) -> None:
+        """Bring a replica up to the stream's end (relay thread): see `Replica.catch_up`."""
+        snapshot, entries = self.api.read(replica.name)
+        replica.catch_up(snapshot, entries, after_outage=after_outage, full=full)
 
     def _flush_outboxes(self) -> None:
         for replica in self.replicas():
-            if replica.outbox and not replica.drain():
+            if replica.queued() and not replica.drain():
                 raise ConnectionError(f"could not write the queued updates of {replica.name!r}")
 
     def _check_snapshots(self) -> None:
@@ -316,7 +332,7 @@ class Relay:
         if not replicas:
             return
         names = sorted({r.name for r in replicas})
-        covered = dict(zip(names, self.store.snapshot_ids(names), strict=True))
+        covered = dict(zip(names, self.api.snapshot_ids(names), strict=True))
         for replica in replicas:
             sid = covered.get(replica.name)
             if sid is not None and sid > replica.cursor:
@@ -325,6 +341,12 @@ class Relay:
                 )
                 self.catch_up(replica)
 
+    def _resync(self) -> None:
+        for replica in self.replicas():
+            if replica.resync_wanted and replica.loaded:
+                log.info("room %r: dropped held-back updates; reading it again", replica.name)
+                self.catch_up(replica, full=True)
+
     def _prune(self) -> None:
         hub = self._hub
         if hub is None:
@@ -332,25 +354,8 @@ class Relay:
         for replica in self.replicas():
             if hub.get(replica.name) is replica.room:
                 replica.seen_in_hub = True
-            elif replica.seen_in_hub and not replica.outbox:
+            elif replica.seen_in_hub and not replica.queued():
                 self.remove(replica)
-
-
-def _lost(
-    replica: Replica,
-    snapshot: tuple[bytes, StreamId] | None,
-    entries: list[tuple[StreamId, bytes, bytes]],
-) -> bool:
-    """Whether Redis no longer has what the replica read or wrote.
-
-    An entry leaves a stream only by a trim, and a trim only after a snapshot covers it.
-    """
-    covered = snapshot[1] if snapshot is not None else ZERO
-    if replica.cursor > ZERO:
-        return covered < replica.cursor and all(sid != replica.cursor for sid, _, _ in entries)
-    if replica.appended:
-        return snapshot is None and all(w != replica.writer_bytes for _, w, _ in entries)
-    return False
 
 
 def _is_connection_error(exc: BaseException) -> bool:
