@@ -19,14 +19,11 @@ shown.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import threading
 import time
-import uuid
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -34,21 +31,25 @@ import streamlit as st
 from ..bridge import runtime
 from ..bridge.sessions import registry
 from ..bridge.sync import private
-from ..doc import Room, Table, validate_room_name
+from ..doc import validate_room_name
 from . import editing_probe
+from .table_edits import apply_changes as apply_changes
+from .table_edits import expected as expected
+from .table_edits import new_memory as new_memory
+from .table_frames import ColumnKind as ColumnKind
+from .table_frames import column_kinds as column_kinds
+from .table_frames import seed as seed
+from .table_frames import to_frame as to_frame
+from .table_frames import to_python as to_python
 
 log = logging.getLogger("crdt_sync.data_editor")
 
-_UNSET = object()
 MEMORIES = 4
 """Editors of a page remembered (their data, what was applied): a page a few reruns behind
 can still report edits made in an editor that was replaced meanwhile."""
 QUIET = 1.5
 """Seconds after this page's last edit, or after it closed a cell editor, before others'
 changes rebuild its editor (the grid sends a committed cell a moment after Enter)."""
-
-ColumnKind = Literal["int", "float", "bool", "str", "date", "datetime", "time"]
-"""How a column's values are typed (kept through edits)."""
 
 
 def data_editor(
@@ -150,268 +151,3 @@ def _rerun_later(session: str, fragment: str | None, delay: float) -> None:
 
 def _memory_key(room: str, name: str, key: str) -> str:
     return f"_crdt_sync_de:{room}:{name}:{key}"
-
-
-def new_memory(
-    rows: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, ColumnKind]
-) -> dict[str, Any]:
-    """What a page's editor is given: the table now, and none of its edits applied yet."""
-    return {
-        "kinds": dict(kinds),
-        "ids": list(rows),
-        "base": {r: dict(cells) for r, cells in rows.items()},
-        "frame": to_frame(rows, kinds),
-        "applied": {"edited_rows": {}, "added_rows": [], "deleted_rows": []},
-        "added_ids": [],
-    }
-
-
-def expected(memory: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The table as it must be if nobody but this page changed it since it got its data."""
-    rows = {r: dict(cells) for r, cells in memory["base"].items()}
-    applied = memory["applied"]
-    kinds = memory["kinds"]
-    for position, cells in applied["edited_rows"].items():
-        row = _row_at(memory["ids"], position)
-        if row in rows:
-            rows[row].update({c: to_python(v, kinds[c]) for c, v in cells.items() if c in kinds})
-    for row, values in zip(memory["added_ids"], applied["added_rows"], strict=False):
-        rows[row] = {c: to_python(v, kinds[c]) for c, v in values.items() if c in kinds}
-    for position in applied["deleted_rows"]:
-        rows.pop(_row_at(memory["ids"], position) or "", None)
-    return rows
-
-
-def apply_changes(
-    room: Room,
-    name: str,
-    changes: Mapping[str, Any],
-    memory: dict[str, Any],
-    *,
-    origin: Any = None,
-) -> int:
-    """Apply what is new in an ``st.data_editor`` change record to the room's table.
-
-    The editor's record is cumulative (everything edited since it got its data); what
-    ``memory`` says was applied already is skipped, so each edit is applied once. All of it
-    happens in one transaction (one undo step).
-
-    Args:
-        room: The room.
-        name: The table's key.
-        changes: ``{"edited_rows": {position: {column: value}}, "added_rows": [{column:
-            value}], "deleted_rows": [position]}``, positions into the rows the page shows.
-        memory: What the page was given (`new_memory`); updated.
-        origin: Transaction origin (the session id).
-
-    Returns:
-        How many cells set, rows added and rows deleted.
-    """
-    table = room.table(name)
-    kinds: Mapping[str, ColumnKind] = memory["kinds"]
-    ids: list[str] = memory["ids"]
-    applied = memory["applied"]
-    edited = {str(p): dict(c) for p, c in dict(changes.get("edited_rows") or {}).items()}
-    added = [dict(v) for v in list(changes.get("added_rows") or []) if isinstance(v, Mapping)]
-    deleted = [p for p in list(changes.get("deleted_rows") or [])]
-    done = 0
-    with room.transaction(origin):
-        for position, cells in edited.items():
-            row = _row_at(ids, position)
-            before = applied["edited_rows"].get(position, {})
-            if row is None or row not in table:
-                continue  # deleted meanwhile: a deleted row stays deleted
-            for column, value in cells.items():
-                if column in kinds and (column not in before or before[column] != value):
-                    table.set_cell(row, column, to_python(value, kinds[column]))
-                    done += 1
-        added_ids: list[str] = memory["added_ids"]
-        if len(added) < len(added_ids):  # the person removed rows they had added
-            keep = _align(applied["added_rows"], added)
-            for i, row in enumerate(added_ids):
-                if i not in keep and row in table:
-                    table.delete_row(row)
-                    done += 1
-            added_ids = [added_ids[i] for i in sorted(keep)]
-            applied_added = [applied["added_rows"][i] for i in sorted(keep)]
-        else:
-            applied_added = list(applied["added_rows"])
-        for i, values in enumerate(added):
-            typed = {c: to_python(v, kinds[c]) for c, v in values.items() if c in kinds}
-            if i >= len(added_ids):
-                added_ids.append(table.add_row(typed, row_id=uuid.uuid4().hex[:12]))
-                done += 1
-            elif values != applied_added[i] and added_ids[i] in table:
-                for column, value in typed.items():
-                    if applied_added[i].get(column, _UNSET) != values[column]:
-                        table.set_cell(added_ids[i], column, value)
-                        done += 1
-        for position in deleted:
-            row = _row_at(ids, position)
-            if position not in applied["deleted_rows"] and row is not None and row in table:
-                table.delete_row(row)
-                done += 1
-    memory["added_ids"] = added_ids
-    memory["applied"] = {"edited_rows": edited, "added_rows": added, "deleted_rows": deleted}
-    return done
-
-
-def _align(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[int]:
-    """Which of ``old`` (by index) survive in ``new``, matched in order (best effort)."""
-    keep: set[int] = set()
-    j = 0
-    for i, values in enumerate(old):
-        if j < len(new) and len(old) - i > len(new) - j and new[j] != values:
-            continue  # this one was removed
-        if j < len(new):
-            keep.add(i)
-            j += 1
-    return keep
-
-
-def _row_at(rows: list[str], position: object) -> str | None:
-    try:
-        index = int(position)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-    return rows[index] if 0 <= index < len(rows) else None
-
-
-# ---------------------------------------------------------------------- types
-
-
-def column_kinds(data: pd.DataFrame | None, table: Table) -> dict[str, ColumnKind]:
-    """Each column's value type: from ``data``'s dtypes, else from the stored values."""
-    kinds: dict[str, ColumnKind] = {}
-    if data is not None:
-        for column in data.columns:
-            kinds[str(column)] = _kind_of_series(data[column])
-    for cells in table.rows().values():
-        for column, value in cells.items():
-            if column not in kinds and value is not None:
-                kinds[column] = _kind_of_value(value)
-    return kinds
-
-
-def _kind_of_series(series: pd.Series) -> ColumnKind:
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    for value in series:
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
-            return _kind_of_value(value)
-    return "str"
-
-
-def _kind_of_value(value: object) -> ColumnKind:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, dt.datetime):
-        return "datetime"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, dt.time):
-        return "time"
-    return "str"
-
-
-def to_python(value: Any, kind: ColumnKind) -> Any:
-    """A value from pandas/numpy or from the editor's JSON, as the column's Python type.
-
-    Missing values (None, NaN, NaT, ``pd.NA``, "") become None.
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()  # numpy scalar -> Python
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, str) and not value.strip() and kind != "str":
-        return None
-    if kind == "bool":
-        return value.lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
-    if kind == "int":
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    if kind == "float":
-        return float(value)
-    if kind == "datetime":
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
-        if isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, int | float):
-            return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc).replace(tzinfo=None)
-        return dt.datetime.fromisoformat(str(value))
-    if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, int | float):
-            return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc).date()
-        return dt.date.fromisoformat(str(value)[:10])
-    if kind == "time":
-        if isinstance(value, dt.time):
-            return value
-        return dt.time.fromisoformat(str(value))
-    return str(value)
-
-
-def seed(table: Table, data: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> int:
-    """Add the rows of ``data`` the table has never had (by index label). Returns how many.
-
-    Rows someone deleted are not brought back; rows someone edited are left as they are.
-    """
-    added = 0
-    for label, row in data.iterrows():
-        row_id = str(label)
-        if row_id in table:
-            continue
-        values = {str(c): to_python(v, kinds[str(c)]) for c, v in row.items()}
-        try:
-            table.add_row(values, row_id=row_id)
-        except KeyError:
-            continue  # deleted: stays deleted
-        added += 1
-    return added
-
-
-def to_frame(
-    rows: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, ColumnKind], *, index: bool = False
-) -> pd.DataFrame:
-    """Table rows as a DataFrame with typed columns; indexed by row id if ``index``, else
-    by position (what ``st.data_editor`` needs to let people add rows)."""
-    ids = list(rows)
-    labels = pd.Index(ids, dtype="object") if index else pd.RangeIndex(len(ids))
-    columns = {
-        column: _series([rows[r].get(column) for r in ids], kind, labels)
-        for column, kind in kinds.items()
-    }
-    return pd.DataFrame(columns, index=labels)
-
-
-def _series(values: list[Any], kind: ColumnKind, index: pd.Index) -> pd.Series:
-    if kind == "int":
-        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
-            return pd.Series(values, index=index, dtype="Int64")
-        return pd.Series(values, index=index, dtype="float64")
-    if kind == "float":
-        return pd.Series(
-            [math.nan if v is None else v for v in values], index=index, dtype="float64"
-        )
-    if kind == "bool":
-        return pd.Series(values, index=index, dtype="boolean")
-    if kind == "datetime":
-        return pd.Series(pd.to_datetime(values), index=index)
-    return pd.Series(values, index=index, dtype="object")
