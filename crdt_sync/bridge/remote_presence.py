@@ -33,16 +33,15 @@ _lock = threading.Lock()
 _running: dict[int, PresenceShare] = {}
 
 
-def start_for(hub: Hub) -> None:
-    """Start sharing presence through ``hub``'s store, once, if it can."""
+def start_for(hub: Hub, registry: Registry) -> None:
+    """Start sharing presence of ``registry``'s members through ``hub``'s store, once, if
+    the store can."""
     store = hub.store
     if not callable(getattr(store, "share_presence", None)):
         return
     with _lock:
         if id(store) in _running:
             return
-        from .sessions import registry
-
         share = _running[id(store)] = PresenceShare(store, registry)
     share.start()
 
@@ -88,11 +87,7 @@ class PresenceShare:
         """One round: publish every room's members here, show everyone else's."""
         rooms = set(self.registry.rooms())
         for room in sorted(rooms | self._published):
-            here = {
-                m.session: m.label
-                for m in self.registry.members(room)
-                if not m.session.startswith(REMOTE_PREFIX)
-            }
+            here = {m.session: m.label for m in self.registry.members(room) if m.kind != "remote"}
             try:
                 others = self.store.share_presence(room, here, ttl=self.ttl)
             except Exception as exc:  # Redis away: the store's own status says so
@@ -110,7 +105,7 @@ class PresenceShare:
         for key in shown - wanted.keys():
             self.registry.remove_external(room, key)
         for key, label in wanted.items():
-            self.registry.set_external(room, key, label)  # a no-op when unchanged
+            self.registry.set_external(room, key, label, kind="remote")  # no-op if unchanged
         self._shown[room] = set(wanted)
         if not wanted:
             del self._shown[room]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Literal
 
 from ..doc import Room, RoomEvent
 from . import config, remote_presence, runtime
@@ -26,6 +27,11 @@ from .sites import BlockSites, Move
 from .watch import Fragments, QuietOrigin, Watch
 
 log = logging.getLogger("crdt_sync.sessions")
+
+
+MemberKind = Literal["session", "yjs", "remote"]
+"""A Streamlit session of this process, a Yjs client on the websocket, or someone on
+another server process of the same store."""
 
 
 @dataclass
@@ -37,12 +43,14 @@ class Member:
         short_id: A stable short id to show to people.
         name: A display name set with `set_name`, or None.
         joined: When the session entered the room (epoch seconds).
+        kind: What the member is (see `MemberKind`).
     """
 
     session: str
     short_id: str
     name: str | None = None
     joined: float = field(default_factory=time.time)
+    kind: MemberKind = "session"
 
     @property
     def label(self) -> str:
@@ -200,7 +208,7 @@ class Registry:
         members = self._members.setdefault(room_name, {})
         if session not in members:
             members[session] = Member(session, session[:6], self._names.get(session))
-            remote_presence.start_for(config.hub())
+            remote_presence.start_for(config.hub(), self)
         return [s for s in members if s != session]
 
     def binding(self, session: str, room_name: str) -> SessionBinding | None:
@@ -225,16 +233,26 @@ class Registry:
             members += self._external.get(room_name, {}).values()
         return sorted(members, key=lambda m: m.joined)
 
-    def set_external(self, room_name: str, key: str, name: str | None) -> None:
-        """Show a member that is not a Streamlit session (e.g. a Yjs websocket client) in a
-        room; called again, it updates the name. The room's sessions rerun to show it."""
+    def set_external(
+        self, room_name: str, key: str, name: str | None, *, kind: MemberKind = "yjs"
+    ) -> None:
+        """Show a member that is not a Streamlit session of this process in a room.
+
+        Called again, it updates the name. The room's sessions rerun to show it.
+
+        Args:
+            room_name: The room.
+            key: The member's id, unique in the room.
+            name: Its display name, or None.
+            kind: A Yjs websocket client, or someone on another server process.
+        """
         with self._lock:
             members = self._external.setdefault(room_name, {})
             member = members.get(key)
             if member is not None and member.name == name:
                 return
             if member is None:
-                members[key] = Member(key, key.rpartition(":")[2][:6], name)
+                members[key] = Member(key, key.rpartition(":")[2][:6], name, kind=kind)
             else:
                 member.name = name
         self._push_room(room_name, exclude=None)

@@ -63,7 +63,7 @@ def _rerun_on_change(store: Any) -> None:
     def rerun_everyone(_status: object) -> None:
         for name in config.hub().open_rooms():
             for member in registry.members(name):
-                if not member.session.startswith("yjs:"):
+                if member.kind == "session":
                     runtime.scheduler.push(member.session, {None})
 
     add(rerun_everyone)
