@@ -19,20 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .doc import DiskCacheStore, InvalidUpdate, Room, UpdateStore, codec
-from .doc.store import LogStore
+from .doc import InvalidUpdate, Room, UpdateStore, codec
+from .doc.inspection import RoomStats, room_contents
 from .doc.store_specs import DEFAULT_STORE, ENV_VAR, open_store
 
 PROGRESS_FROM = 1 << 20  # files this big get a progress bar (on a terminal)
@@ -102,46 +100,13 @@ def _existing(store: UpdateStore, name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class RoomStats:
-    """What a store holds for one room (None: the store cannot tell)."""
-
-    updates: int | None
-    size: int | None
-    last_change: float | None
-
-
 def room_stats(store: UpdateStore, name: str) -> RoomStats:
     """Stored updates, bytes on disk and time of the last write of a room."""
-    own = getattr(store, "room_stats", None)
+    own = getattr(store, "room_stats", None)  # stores that can tell (diskcache, memory)
     if callable(own):
         stats: RoomStats = own(name)
         return stats
-    if isinstance(store, DiskCacheStore):
-        with suppress(sqlite3.Error, OSError):
-            return _diskcache_stats(store, name)
-    if isinstance(store, LogStore):
-        entries, _read = store._read(name)
-        return RoomStats(len(entries), sum(len(e) for _label, e in entries), None)
     return RoomStats(None, len(store.load(name).export()), None)
-
-
-def _diskcache_stats(store: DiskCacheStore, name: str) -> RoomStats:
-    # diskcache keeps each directory in one SQLite file; read it without locking anyone.
-    def query(directory: str, where: str, args: tuple[str, ...]) -> tuple[int, int, float]:
-        db = store.path / directory / "cache.db"
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            row = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(size + COALESCE(LENGTH(value), 0)), 0),"
-                f" COALESCE(MAX(store_time), 0) FROM Cache WHERE {where}",
-                args,
-            ).fetchone()
-        return int(row[0]), int(row[1]), float(row[2])
-
-    sep = "\x1f"  # the store's key separator, never part of a room name
-    n, size, last = query("log", "key >= ? AND key < ?", (f"{name}{sep}", f"{name}\x20"))
-    sn, ssize, slast = query("meta", "key = ?", (f"snapshot{sep}{name}",))
-    return RoomStats(n + sn, size + ssize, max(last, slast) or None)
 
 
 def _size(n: int | None) -> str:
@@ -221,30 +186,6 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 # ------------------------------------------------------------------------------- values
-
-
-def room_contents(room: Room) -> dict[str, dict[str, Any]]:
-    """Every key of a room: ``{key: {"kind": kind, "value": value}}`` (Python values)."""
-    found: dict[str, dict[str, Any]] = {}
-    registers = room.snapshot()
-    for key, kind in sorted(room.kinds().items()):
-        value: Any
-        if kind == "register":
-            if key not in registers:
-                continue
-            value = registers[key]
-        elif kind == "text":
-            value = str(room.text(key))
-        elif kind == "counter":
-            value = room.counter(key).value
-        elif kind == "list":
-            value = room.list(key).to_list()
-        elif kind == "set":
-            value = room.set(key).to_list()
-        else:
-            value = room.table(key).rows()
-        found[key] = {"kind": kind, "value": value}
-    return found
 
 
 def _short(value: Any, width: int = 120) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from pycrdt import Doc
 
+from .inspection import RoomStats
 from .room import Room
 from .types import RoomName, Update, validate_room_name
 
@@ -214,6 +215,15 @@ class LogStore:
 
     def close(self) -> None:
         """Nothing to release by default."""
+
+    def room_stats(self, name: RoomName) -> RoomStats:
+        """Stored updates of a room and their bytes (when it last changed is not known).
+
+        Args:
+            name: The room's name.
+        """
+        entries, _read = self._read(name)
+        return RoomStats(len(entries), sum(len(e) for _label, e in entries), None)
 
 
 class _Persister:
