@@ -48,8 +48,7 @@ import streamlit as st
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from ..bridge import config
-from ..doc import InvalidUpdate, validate_room_name
+from ..doc import InvalidUpdate, config, validate_room_name
 from .channel import Access, Connection, RoomChannel
 from .limits import (
     CLOSE_BAD_REQUEST,
