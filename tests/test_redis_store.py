@@ -144,7 +144,7 @@ def test_a_compaction_that_dies_before_trimming_loses_nothing(
         raise KeyboardInterrupt("killed between the snapshot and the trim")
 
     monkeypatch.setattr(store, "trim", die)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=r"^killed between the snapshot and the trim$"):
         store.compact("plans")
     assert store.redis.exists("crdt_sync:snapshot:plans")
     assert store.redis.xlen("crdt_sync:room:plans") == written
@@ -161,7 +161,7 @@ def test_a_compaction_that_dies_before_the_snapshot_loses_nothing(
     store = stores(min_message_lifetime=0)
     fill(store.load("plans"))
     monkeypatch.setattr(store, "write_snapshot", lambda *a: (_ for _ in ()).throw(OSError("x")))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"^x$"):
         store.compact("plans")
     assert not store.redis.exists("crdt_sync:snapshot:plans")
     check_filled(stores().load("plans"))

@@ -390,7 +390,10 @@ def test_exception_inside_transaction_propagates_and_keeps_earlier_writes() -> N
     room = Room("plans")
     events: list[RoomEvent] = []
     room.observe(events.append)
-    with pytest.raises(ZeroDivisionError), room.transaction(origin="ann"):
+    with (
+        pytest.raises(ZeroDivisionError, match=r"^division by zero$"),
+        room.transaction(origin="ann"),
+    ):
         room["a"] = 1
         1 / 0  # noqa: B018
     assert room["a"] == 1
@@ -586,7 +589,7 @@ def test_truncated_updates_are_refused_at_every_cut() -> None:
     room["mine"] = 1
     before = room.export()
     for cut in range(len(full)):
-        with pytest.raises(InvalidUpdate):
+        with pytest.raises(InvalidUpdate, match=r"^invalid Yjs update for room 'plans': "):
             room.merge(full[:cut])
         assert room.export() == before
     room.merge(full)
