@@ -86,12 +86,16 @@ class KeyState:
         shown: The value this session's page was last given.
         superseded: Values the page was given before ``shown`` and may still display,
             each with the time it was superseded.
+        confirmed: The browser reported ``shown`` back since it was given it. Until then
+            every run gives it again: a widget that mounts late (a cold page loading its
+            code) takes its value from the run it mounts in, and would show its default.
     """
 
     room_key: str
     kind: BridgeKind
     shown: Any
     superseded: list[tuple[Any, float]] = field(default_factory=list)
+    confirmed: bool = True
 
     def show(self, value: Any, displayed: Any = _MISSING) -> None:
         now = time.monotonic()
@@ -283,6 +287,7 @@ class SessionBinding:
             if same(value, ks.shown):
                 if facts.reported is None or key in facts.reported:
                     ks.superseded.clear()  # the page shows what it was given
+                    ks.confirmed = True
                 continue
             if key in facts.code_set:
                 # The app's own code set it: this person's change, unless it put a default
@@ -323,6 +328,7 @@ class SessionBinding:
                     self.room[ks.room_key] = value
                 # The page shows what it sent; older views are gone from it.
                 ks.superseded.clear()
+                ks.confirmed = True
                 ks.shown = value
 
     def _read(self, room_key: str, kind: str) -> Any:
@@ -353,7 +359,7 @@ class SessionBinding:
             # a multipage app meanwhile) is shown again, even if the room did not change.
             for key, held in self.keys.items():
                 if key not in self.skipped and (
-                    key not in state or not same(state[key], held.shown)
+                    not held.confirmed or key not in state or not same(state[key], held.shown)
                 ):
                     dirty.add(held.room_key)
         for room_key in dirty:
@@ -380,10 +386,11 @@ class SessionBinding:
                     behind = True
                 ks.show(current)
                 continue
-            if not same(current, value):
+            if not same(current, value) or not ks.confirmed:
                 if key in unwritable:
                     self._deferred[key] = value
                 else:
                     state[key] = value
+                ks.confirmed = False
             ks.show(value, current)
         return behind
