@@ -1,4 +1,8 @@
-"""Whether the store's server is reachable: `connection_status()` and the app's warning."""
+"""Whether the store's writes get through: `connection_status()` and the app's warning.
+
+A Redis store reports its server; the diskcache store reports its disk (a full disk): both
+the same way, so pages show one warning for either.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ _watched: set[int] = set()
 
 
 class StoreStatus(Protocol):
-    """What a networked store reports (see `crdt_sync.net.ConnectionStatus`)."""
+    """What a store that can fail to write reports (see `crdt_sync.net.ConnectionStatus`)."""
 
     @property
     def connected(self) -> bool: ...
@@ -28,12 +32,13 @@ class StoreStatus(Protocol):
 
 
 def connection_status() -> StoreStatus | None:
-    """The store's link to its server, or None for stores without one (diskcache, memory).
+    """Whether the store's writes get through (Redis: its server; diskcache: its disk), or
+    None for the memory store.
 
     ```py
     status = crdt_sync.connection_status()
     if status and not status.connected:
-        st.caption(f"{status.queued} edits wait for the server")
+        st.caption(f"{status.queued} edits wait to be saved: {status.error}")
     ```
     """
     store = config.hub().store
@@ -46,14 +51,14 @@ def connection_status() -> StoreStatus | None:
 
 
 def connection_warning() -> None:
-    """A small warning in the page while the store's server is unreachable."""
+    """A small warning in the page while the store cannot write (server down, disk full)."""
     status = connection_status()
     if status is not None and not status.connected:
         st.warning(status.message, icon="⚠️")
 
 
 def _rerun_on_change(store: Any) -> None:
-    """Rerun every session in a room when the link goes down or comes back (once per store)."""
+    """Rerun every session in a room when writes start or stop failing (once per store)."""
     add = getattr(store, "add_status_listener", None)
     with _lock:
         if add is None or id(store) in _watched:

@@ -7,6 +7,12 @@ and ``bytes`` only, which diskcache stores as they are: nothing is pickled. Each
 one SQLite commit, so an update whose write returned survives ``kill -9``; several
 processes may share a directory (SQLite serialises their writes, and every loaded room
 writes under its own writer id).
+
+Every entry and snapshot carries a CRC-32 (`entry_format`): a flipped bit is found on
+load, reported with the room and sequence number, and the entry quarantined. A write the
+disk refuses (full) is kept in memory and retried; ``status()`` reports it as the Redis
+store reports an outage. A directory on a full disk still opens, read-only, until it can
+be written again.
 """
 
 from __future__ import annotations
@@ -16,35 +22,53 @@ import logging
 import os
 import sqlite3
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import diskcache
 
+from .entry_format import pack_snapshot, unpack_snapshot, unwrap_entry, wrap_entry
 from .errors import StoreError
 from .inspection import RoomStats
+from .readonly_cache import ReadOnlyCache
+from .status import ConnectionStatus
 from .store import EMPTY_UPDATE, Coverage, LogStore, SnapshotBuilder
 from .types import RoomName, Update, validate_room_name
+from .write_health import StatusListener, describe
 
 log = logging.getLogger("crdt_sync.store")
 
 SEP = "\x1f"  # a control character: never part of a valid room name
-SNAPSHOT_MAGIC = b"CRDTSNAP1"
+# Every value lives inside SQLite (never in a side file): diskcache deletes the old file of
+# a value replaced inside a transaction before that transaction commits, so a kill -9 at
+# that moment would leave the row pointing at a deleted snapshot.
+_SETTINGS = {"size_limit": 2**62, "eviction_policy": "none", "disk_min_file_size": 2**30}
 
 
 def _pack_snapshot(update: Update, covered: Coverage) -> bytes:
-    header = json.dumps(dict(covered), sort_keys=True).encode()
-    return SNAPSHOT_MAGIC + struct.pack(">I", len(header)) + header + update
+    return pack_snapshot(update, covered)
 
 
 def _unpack_snapshot(blob: bytes) -> tuple[Update, Coverage]:
-    if not blob.startswith(SNAPSHOT_MAGIC):
-        raise ValueError("snapshot does not start with the expected marker")
-    offset = len(SNAPSHOT_MAGIC)
-    (size,) = struct.unpack(">I", blob[offset : offset + 4])
-    header = json.loads(blob[offset + 4 : offset + 4 + size])
-    if not isinstance(header, dict) or not all(type(v) is int for v in header.values()):
-        raise ValueError("snapshot header is not a map of writer to sequence number")
-    return blob[offset + 4 + size :], Coverage({str(k): v for k, v in header.items()})
+    update, covered = unpack_snapshot(blob)
+    return update, Coverage(covered)
+
+
+def _open_cache(directory: Path) -> Any:
+    """A ``diskcache.Cache``; if it cannot be opened for writing (a full disk: diskcache
+    writes its settings on open, SQLite its ``-shm`` file), a `ReadOnlyCache` of it."""
+    try:
+        return diskcache.Cache(str(directory), **_SETTINGS)
+    except sqlite3.OperationalError as exc:
+        if not (directory / "cache.db").is_file():
+            raise
+        try:
+            cache = ReadOnlyCache(directory, reason=describe(exc))
+        except (sqlite3.Error, StoreError):
+            raise exc from None
+        log.error("%s: opened read-only: %s", directory, exc)
+        return cache
 
 
 class DiskCacheStore(LogStore):
@@ -65,15 +89,53 @@ class DiskCacheStore(LogStore):
         super().__init__(compact_every=compact_every)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        # Every value lives inside SQLite (never in a side file): diskcache deletes the old
-        # file of a value replaced inside a transaction before that transaction commits, so
-        # a kill -9 at that moment would leave the row pointing at a deleted snapshot.
-        settings = {"size_limit": 2**62, "eviction_policy": "none", "disk_min_file_size": 2**30}
-        self._log = diskcache.Cache(str(self.path / "log"), **settings)
-        self._meta = diskcache.Cache(str(self.path / "meta"), **settings)
+        self._health.where = f"diskcache:{self.path}"
+        self._log = _open_cache(self.path / "log")
+        self._meta = _open_cache(self.path / "meta")
 
     def __repr__(self) -> str:
         return f"DiskCacheStore({str(self.path)!r})"
+
+    # --- status: writes the disk refused ------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """True while the directory is open read-only (it was on a full disk)."""
+        return isinstance(self._log, ReadOnlyCache) or isinstance(self._meta, ReadOnlyCache)
+
+    def status(self) -> ConnectionStatus:
+        """Whether writes reach the disk (``connected``), and how many edits wait.
+
+        ```py
+        status = store.status()
+        status.connected, status.queued, status.message
+        ```
+        """
+        return self._health.status()
+
+    def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
+        """Call ``listener(status)`` from a background thread whenever writes start or stop
+        failing. Returns a function that removes the listener."""
+        return self._health.add_listener(listener)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Try to write every waiting edit now; True if none waits.
+
+        Args:
+            timeout: Unused (writes are local); kept for the stores' common signature.
+        """
+        self._reopen()
+        return self._health.retry_now()
+
+    def _reopen(self) -> None:
+        """Open for writing again a directory that was opened read-only (full disk)."""
+        for attr, sub in (("_log", "log"), ("_meta", "meta")):
+            current = getattr(self, attr)
+            if isinstance(current, ReadOnlyCache):
+                try:
+                    setattr(self, attr, diskcache.Cache(str(self.path / sub), **_SETTINGS))
+                except sqlite3.OperationalError:
+                    continue
+                current.close()
 
     def rooms(self) -> list[RoomName]:
         prefix = f"writers{SEP}"
@@ -102,6 +164,7 @@ class DiskCacheStore(LogStore):
                 self._meta.delete(f"{kind}{SEP}{name}")
 
     def close(self) -> None:
+        self._health.close()
         self._log.close()
         self._meta.close()
 
@@ -133,12 +196,27 @@ class DiskCacheStore(LogStore):
                 self._meta.set(key, json.dumps(writers))
 
     def _append(self, name: RoomName, writer: str, seq: int, update: Update) -> None:
-        if not self._log.set(self._key(name, writer, seq), bytes(update)):
+        if isinstance(self._log, ReadOnlyCache):
+            self._reopen()
+        if not self._log.set(self._key(name, writer, seq), wrap_entry(bytes(update))):
             raise StoreError(f"room {name!r}: diskcache refused update {writer}:{seq}")
+
+    def _append_batch(self, name: RoomName, writer: str, seq: int, updates: list[Update]) -> None:
+        if len(updates) == 1:
+            self._append(name, writer, seq, updates[0])
+            return
+        if isinstance(self._log, ReadOnlyCache):
+            self._reopen()
+        with self._log.transact():  # one commit: all of them or none
+            for offset, update in enumerate(updates):
+                self._append(name, writer, seq + offset, update)
 
     def _entry(self, name: RoomName, writer: str, seq: int) -> Update | None:
         data = self._log.get(self._key(name, writer, seq))
         return None if data is None else bytes(data)
+
+    def _unwrap(self, stored: Update) -> Update:
+        return unwrap_entry(stored)
 
     def _snapshot(self, name: RoomName) -> tuple[Update, Coverage] | None:
         blob = self._meta.get(f"snapshot{SEP}{name}")

@@ -18,14 +18,17 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from pycrdt import Doc
 
+from .entry_format import CorruptEntry
 from .inspection import RoomStats
 from .room import Room
 from .types import RoomName, Update, validate_room_name
+from .write_health import WriteHealth
 
 log = logging.getLogger("crdt_sync.store")
 
 DEFAULT_COMPACT_EVERY = 1000
 EMPTY_UPDATE = b"\x00\x00"
+BATCH_BYTES = 1024 * 1024  # a backlog is written in commits of at most this many bytes
 
 Snapshot: TypeAlias = "tuple[Update, Coverage]"
 SnapshotBuilder: TypeAlias = "Callable[[Snapshot | None], Snapshot]"
@@ -64,6 +67,9 @@ class Coverage(dict[str, int]):
 class LogStore:
     """The log-and-snapshot logic shared by stores; subclasses provide the primitives.
 
+    Writes that fail (a full disk) are kept in memory and retried (see `WriteHealth`);
+    ``_health`` tells how that stands.
+
     Args:
         compact_every: A loaded room compacts itself after this many appended updates.
     """
@@ -73,24 +79,27 @@ class LogStore:
         # One writer id per store (process) and room, reused when a room is reopened, so
         # the list of writers a load walks grows with processes, not with reopenings.
         self._writer = uuid.uuid4().hex[:16]
-        self._writer_lock = threading.Lock()
-        self._writer_seqs: dict[RoomName, int] = {}
+        self._writer_lock = threading.RLock()  # a room collected inside it calls forget
+        # Only rooms alive in this process: a closed room's entry goes with it.
         self._writer_rooms: dict[RoomName, weakref.ref[Room]] = {}
+        self._health = WriteHealth(type(self).__name__)  # subclasses say where
 
-    def _claim_writer(self, name: RoomName, room: Room) -> tuple[str, int]:
-        """The writer id and last sequence number a newly loaded room appends with."""
+    def _claim_writer(self, name: RoomName, room: Room) -> str:
+        """The writer id a newly loaded room appends with (claimed before its log is read,
+        so the read sees every entry an earlier instance wrote under the shared id)."""
         with self._writer_lock:
             current = self._writer_rooms.get(name)
             if current is None or current() is None:
-                self._writer_rooms[name] = weakref.ref(room)
-                return self._writer, self._writer_seqs.get(name, 0)
-        # Another live instance of this room appends with the shared id: use a fresh one.
-        return uuid.uuid4().hex[:16], 0
 
-    def _appended(self, name: RoomName, writer: str, seq: int) -> None:
-        if writer == self._writer:
-            with self._writer_lock:
-                self._writer_seqs[name] = seq
+                def forget(ref: weakref.ref[Room], name: RoomName = name) -> None:
+                    with self._writer_lock:
+                        if self._writer_rooms.get(name) is ref:
+                            del self._writer_rooms[name]
+
+                self._writer_rooms[name] = weakref.ref(room, forget)
+                return self._writer
+        # Another live instance of this room appends with the shared id: use a fresh one.
+        return uuid.uuid4().hex[:16]
 
     # --- primitives --------------------------------------------------------------
     def _writers(self, name: RoomName) -> list[str]:
@@ -101,6 +110,11 @@ class LogStore:
 
     def _append(self, name: RoomName, writer: str, seq: int, update: Update) -> None:
         raise NotImplementedError
+
+    def _append_batch(self, name: RoomName, writer: str, seq: int, updates: list[Update]) -> None:
+        """Append ``updates`` as ``seq``, ``seq + 1``...: all of them, or (on error) none."""
+        for offset, update in enumerate(updates):
+            self._append(name, writer, seq + offset, update)
 
     def _entry(self, name: RoomName, writer: str, seq: int) -> Update | None:
         raise NotImplementedError
@@ -117,6 +131,10 @@ class LogStore:
 
     def _quarantine(self, name: RoomName, label: str, data: Update, reason: str) -> None:
         raise NotImplementedError
+
+    def _unwrap(self, stored: Update) -> Update:
+        """The update a stored entry holds; raises `CorruptEntry` if it is damaged."""
+        return stored
 
     # --- shared logic ------------------------------------------------------------
     def _read(self, name: RoomName) -> tuple[list[tuple[str, Update]], Coverage]:
@@ -144,8 +162,10 @@ class LogStore:
     def load(self, name: RoomName) -> Room:
         """A room rebuilt from what is stored; it persists its own later changes.
 
-        A stored entry that cannot be applied is quarantined and reported in the log with
-        the room, its sequence number and the reason; everything else still loads.
+        A stored entry that is damaged (its checksum) or cannot be applied is quarantined
+        and reported in the log with the room, its sequence number and the reason;
+        everything else still loads. Updates still waiting to be written (a full disk) are
+        included.
 
         Args:
             name: The room's name.
@@ -155,18 +175,10 @@ class LogStore:
         """
         validate_room_name(name)
         room = Room(name)
-        entries, read = self._read(name)
-        failures = room.load_updates(iter(entries))
-        by_label = dict(entries)
-        for label, reason in failures:
-            log.warning(
-                "room %r: stored update %s cannot be applied and was quarantined: %s",
-                name,
-                label,
-                reason,
-            )
-            self._quarantine(name, label, by_label[label], reason)
-        _Persister(self, room, read)
+        writer = self._claim_writer(name, room)
+        read = self._replay(name, room)
+        room.load_updates(iter([("memory", u) for u in self._health.waiting(name)]))
+        _Persister(self, room, read, writer, read.get(writer, 0))
         return room
 
     def compact(self, name: RoomName) -> None:
@@ -177,9 +189,31 @@ class LogStore:
         """
         validate_room_name(name)
         scratch = Room(name)
-        entries, read = self._read(name)
-        scratch.load_updates(iter(entries))
+        read = self._replay(name, scratch)
         self._compact_from(name, scratch.export(), read)
+
+    def _replay(self, name: RoomName, room: Room) -> Coverage:
+        """Load what is stored into ``room``, quarantining the entries that fail; returns what
+        was read per writer."""
+        stored, read = self._read(name)
+        entries: list[tuple[str, Update]] = []
+        failures: list[tuple[str, str]] = []
+        for label, blob in stored:
+            try:
+                entries.append((label, self._unwrap(blob)))
+            except CorruptEntry as exc:
+                failures.append((label, exc.reason))
+        failures += room.load_updates(iter(entries))
+        by_label = dict(stored)
+        for label, reason in failures:
+            log.warning(
+                "room %r: stored update %s cannot be applied and was quarantined: %s",
+                name,
+                label,
+                reason,
+            )
+            self._quarantine(name, label, by_label[label], reason)
+        return read
 
     def _compact_from(
         self, name: RoomName, state: Update, covers: Coverage, *, contains: Coverage | None = None
@@ -227,11 +261,15 @@ class LogStore:
 
 
 class _Persister:
-    """Appends a room's updates to its store, and compacts now and then."""
+    """Appends a room's updates to its store, and compacts now and then.
 
-    def __init__(self, store: LogStore, room: Room, read: Coverage) -> None:
+    An update that cannot be written (a full disk) stays in ``backlog``, in order, and the
+    store's `WriteHealth` retries it; nothing after it is written before it.
+    """
+
+    def __init__(self, store: LogStore, room: Room, read: Coverage, writer: str, seq: int) -> None:
         self.store, self.room, self.read = store, room, read
-        self.writer, self.seq = store._claim_writer(room.name, room)
+        self.writer, self.seq = writer, seq
         self.since_compaction = 0
         self.snapshot: Coverage | None = None  # of a stored snapshot that is our state
         self.backlog: list[Update] = []
@@ -239,37 +277,62 @@ class _Persister:
         self.lock = threading.Lock()
         room.add_update_hook(self)
 
+    @property
+    def room_name(self) -> RoomName:
+        return self.room.name
+
+    def waiting(self) -> list[Update]:
+        return list(self.backlog)
+
     def __call__(self, update: Update, _origin: object) -> None:
         with self.lock:
             self.backlog.append(update)
+            self._write(compact=True)  # the earlier ones first, if any wait
+
+    def retry(self) -> bool:
+        # Without the room's lock (a background thread): no compaction, which needs it.
+        with self.lock:
+            return self._write(compact=False)
+
+    def _write(self, *, compact: bool) -> bool:
+        try:
+            if not self.registered:
+                self.store._register_writer(self.room.name, self.writer)
+                self.registered = True
+            while self.backlog:
+                batch = _batch(self.backlog)
+                self.store._append_batch(self.room.name, self.writer, self.seq + 1, batch)
+                self.seq += len(batch)
+                del self.backlog[: len(batch)]
+                self.since_compaction += len(batch)
+        except Exception as exc:
+            # Kept in memory, reported in the store's status, retried in the background.
+            self.store._health.failed(self, exc)
+            return False
+        self.store._health.recovered(self)
+        due = self.store.compact_every and self.since_compaction >= self.store.compact_every
+        if compact and due:
+            self.since_compaction = 0
             try:
-                if not self.registered:
-                    self.store._register_writer(self.room.name, self.writer)
-                    self.registered = True
-                while self.backlog:
-                    self.store._append(self.room.name, self.writer, self.seq + 1, self.backlog[0])
-                    self.seq += 1
-                    self.store._appended(self.room.name, self.writer, self.seq)
-                    self.backlog.pop(0)
-                    self.since_compaction += 1
-            except Exception:
-                # Kept in memory and written with the next update; the room stays usable.
-                log.exception(
-                    "room %r: could not persist %d update(s); will retry on the next change",
-                    self.room.name,
-                    len(self.backlog),
+                covers = Coverage(self.read)
+                covers[self.writer] = self.seq
+                self.snapshot = self.store._compact_from(
+                    self.room.name, self.room.export(), covers, contains=self.snapshot
                 )
-                return
-            if self.store.compact_every and self.since_compaction >= self.store.compact_every:
-                self.since_compaction = 0
-                try:
-                    covers = Coverage(self.read)
-                    covers[self.writer] = self.seq
-                    self.snapshot = self.store._compact_from(
-                        self.room.name, self.room.export(), covers, contains=self.snapshot
-                    )
-                except Exception:
-                    log.exception("room %r: compaction failed (nothing lost)", self.room.name)
+            except Exception:
+                log.exception("room %r: compaction failed (nothing lost)", self.room.name)
+        return True
+
+
+def _batch(backlog: list[Update]) -> list[Update]:
+    """The first updates of a backlog written in one go: one commit instead of many (a
+    disk with little room left takes far more that way), at most `BATCH_BYTES`."""
+    size = 0
+    for count, update in enumerate(backlog):
+        size += len(update)
+        if size > BATCH_BYTES and count:
+            return backlog[:count]
+    return list(backlog)
 
 
 class MemoryStore(LogStore):

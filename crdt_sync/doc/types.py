@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 RoomName: TypeAlias = str
-"""A room's name: 1-200 characters, no control characters (see `validate_room_name`)."""
+"""A room's name: 1-200 characters, no control characters or lone surrogates (see
+`validate_room_name`)."""
 
 Origin: TypeAlias = Hashable
 """Who made a change: a session id, ``"remote"``, a peer name... compared by ``hash()``."""
@@ -49,6 +50,11 @@ RoomObserver: TypeAlias = Callable[[RoomEvent], Any]
 def validate_room_name(name: object) -> RoomName:
     """Check a room name and return it.
 
+    ```py
+    validate_room_name("plans")  # "plans"
+    validate_room_name("bad\\udcff")  # ValueError: ... lone surrogate '\\udcff' ...
+    ```
+
     Args:
         name: The candidate name.
 
@@ -57,7 +63,7 @@ def validate_room_name(name: object) -> RoomName:
 
     Raises:
         ValueError: If the name is not a non-empty string of at most 200 characters without
-            control characters.
+            control characters or lone surrogates.
     """
     if not isinstance(name, str):
         raise ValueError(f"room name must be a str, got {type(name).__name__}: {name!r}")
@@ -71,4 +77,11 @@ def validate_room_name(name: object) -> RoomName:
     bad = [c for c in name if ord(c) < 32 or 127 <= ord(c) < 160]
     if bad:
         raise ValueError(f"room name {name!r} contains control character {bad[0]!r}")
+    lone = [c for c in name if 0xD800 <= ord(c) <= 0xDFFF]
+    if lone:
+        # What undecodable bytes become (surrogateescape): no store can encode them.
+        raise ValueError(
+            f"room name {name!r} contains lone surrogate {lone[0]!r}, which is not text "
+            "(undecodable bytes?)"
+        )
     return name
