@@ -44,7 +44,7 @@ def _is_panic(exc: BaseException) -> bool:
 class Document:
     """One Yjs document, locked, with transactions, listeners, merges and undo.
 
-    The base of `Room`, which is what to use:
+    The base of `Room`, which is what to use and which documents the arguments:
 
     ```py
     room = Room("plans")
@@ -53,13 +53,6 @@ class Document:
     other = Room("plans")
     other.merge(room.export())
     ```
-
-    Args:
-        name: The document's name, used in messages and by stores.
-        max_update_size: The largest update ``merge`` accepts, in bytes.
-        max_held_back_bytes: The most bytes of updates ``merge`` holds back for their
-            predecessors; beyond it the oldest are dropped and resync hooks are called.
-        client_id: The Yjs client id of this replica (random when omitted).
     """
 
     def __init__(

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from .callbacks import Callbacks
 from .room import Room
 from .store import UpdateStore
 from .types import Origin, RoomEvent, RoomName, Update, validate_room_name
@@ -43,8 +44,8 @@ class Hub:
         self._rooms: dict[RoomName, Room] = {}
         self._users: dict[RoomName, int] = {}
         self._unobserve: dict[RoomName, Callable[[], None]] = {}
-        self._subscribers: list[Subscriber] = []
-        self._open_hooks: list[Callable[[Room], None]] = []
+        self._subscribers: Callbacks[Subscriber] = Callbacks(self._lock)
+        self._open_hooks: Callbacks[Callable[[Room], None]] = Callbacks(self._lock)
 
     def open(self, name: RoomName) -> Room:
         """The room named ``name``, loaded if needed; counts one more user.
@@ -59,7 +60,7 @@ class Hub:
                 room = self.store.load(name)
                 self._rooms[name] = room
                 self._unobserve[name] = room.observe(self._fan_out)
-                for hook in list(self._open_hooks):
+                for hook in self._open_hooks.copy():
                     hook(room)
             self._users[name] = self._users.get(name, 0) + 1
             return room
@@ -102,20 +103,11 @@ class Hub:
         Returns:
             A function that ends the subscription.
         """
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def on_open(self, hook: Callable[[Room], None]) -> None:
         """Call ``hook(room)`` whenever a room is loaded (for relays that catch it up)."""
-        with self._lock:
-            self._open_hooks.append(hook)
+        self._open_hooks.add(hook)
 
     def close(self) -> None:
         """Close every room and the store."""
@@ -128,9 +120,7 @@ class Hub:
         self.store.close()
 
     def _fan_out(self, event: RoomEvent) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
+        for callback in self._subscribers.copy():
             try:
                 callback(event.room, event.update, event.origin)
             except Exception:

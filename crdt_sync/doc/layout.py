@@ -47,6 +47,7 @@ class Layout:
         self.kinds: Map[Any] = doc.get("kinds", type=Map)
         self.registers: Map[Any] = doc.get("registers", type=Map)
         self.roots: dict[str, Root] = {}
+        self.views: dict[str, Any] = {}  # key -> the container's typed view (values)
         self._changes = changes
         self._undo = undo
         self._watches: tuple[Any, ...] = ()

@@ -19,8 +19,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
+from .callbacks import Callbacks
 from .types import Origin, RoomEvent, RoomObserver, Update
 
 log = logging.getLogger("crdt_sync.room")
@@ -33,8 +34,6 @@ ChangeHook = Callable[[frozenset[str]], None]
 
 ResyncHook = Callable[[str], None]
 """``hook(room name)``: the room dropped held-back updates and wants a resync."""
-
-C = TypeVar("C")
 
 
 class Observers:
@@ -56,10 +55,10 @@ class Observers:
     def __init__(self, room: str, lock: AbstractContextManager[Any]) -> None:
         self.room = room
         self._lock = lock
-        self._observers: list[RoomObserver] = []
-        self._update_hooks: list[UpdateHook] = []
-        self._change_hooks: list[ChangeHook] = []
-        self._resync_hooks: list[ResyncHook] = []
+        self._observers: Callbacks[RoomObserver] = Callbacks(lock)
+        self._update_hooks: Callbacks[UpdateHook] = Callbacks(lock)
+        self._change_hooks: Callbacks[ChangeHook] = Callbacks(lock)
+        self._resync_hooks: Callbacks[ResyncHook] = Callbacks(lock)
         # Events waiting to be delivered to observers, in transaction order.
         self._outbox: list[RoomEvent] = []
         self._delivery = threading.Lock()
@@ -69,32 +68,19 @@ class Observers:
 
     def observe(self, callback: RoomObserver) -> Callable[[], None]:
         """Add an observer; returns what removes it."""
-        return self._subscribe(self._observers, callback)
+        return self._observers.add(callback)
 
     def add_update_hook(self, hook: UpdateHook) -> None:
         """Add an update hook (for good)."""
-        with self._lock:
-            self._update_hooks.append(hook)
+        self._update_hooks.add(hook)
 
     def add_change_hook(self, hook: ChangeHook) -> Callable[[], None]:
         """Add a change hook; returns what removes it."""
-        return self._subscribe(self._change_hooks, hook)
+        return self._change_hooks.add(hook)
 
     def add_resync_hook(self, hook: ResyncHook) -> Callable[[], None]:
         """Add a resync hook; returns what removes it."""
-        return self._subscribe(self._resync_hooks, hook)
-
-    def _subscribe(self, callbacks: list[C], callback: C) -> Callable[[], None]:
-        """Add ``callback`` to ``callbacks`` (under the lock); return what removes it."""
-        with self._lock:
-            callbacks.append(callback)
-
-        def remove() -> None:
-            with self._lock:
-                if callback in callbacks:
-                    callbacks.remove(callback)
-
-        return remove
+        return self._resync_hooks.add(hook)
 
     # ------------------------------------------------------------------ publishing
 
@@ -124,12 +110,10 @@ class Observers:
         For replaying stored updates: they are stored already and nobody needs telling.
         Change hooks still run.
         """
-        hooks, self._update_hooks = self._update_hooks, []
-        observers, self._observers = self._observers, []
         try:
-            yield
+            with self._update_hooks.muted(), self._observers.muted():
+                yield
         finally:
-            self._update_hooks, self._observers = hooks, observers
             self._outbox.clear()
 
     def deliver(self) -> None:
@@ -150,7 +134,7 @@ class Observers:
                         if not self._outbox:
                             break
                         event = self._outbox.pop(0)
-                        observers = list(self._observers)
+                        observers = self._observers.copy()
                     for callback in observers:
                         try:
                             callback(event)
@@ -165,9 +149,7 @@ class Observers:
 
     def want_resync(self) -> None:
         """Tell the resync hooks that the room wants a resync (room's lock not held)."""
-        with self._lock:
-            hooks = list(self._resync_hooks)
-        for hook in hooks:
+        for hook in self._resync_hooks.copy():
             try:
                 hook(self.room)
             except Exception:

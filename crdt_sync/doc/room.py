@@ -65,31 +65,14 @@ class Room(Document, MutableMapping[str, Any]):
         client_id: The Yjs client id of this replica (random when omitted).
     """
 
-    def __init__(
-        self,
-        name: str = "room",
-        *,
-        max_update_size: int = DEFAULT_MAX_UPDATE_SIZE,
-        max_held_back_bytes: int = DEFAULT_MAX_HELD_BACK_BYTES,
-        client_id: int | None = None,
-    ) -> None:
-        super().__init__(
-            name,
-            max_update_size=max_update_size,
-            max_held_back_bytes=max_held_back_bytes,
-            client_id=client_id,
-        )
-        self._kinds, self._registers = self._layout.kinds, self._layout.registers
-        self._wrappers: dict[str, Any] = {}
-
     # ------------------------------------------------------------------ registers
 
     def __getitem__(self, key: str) -> Any:
         with self._lock:
-            kind = self._kinds.get(key)
+            kind = self._layout.kinds.get(key)
             if kind not in (None, "register"):
                 raise KindMismatch(self.name, key, kind, "register")
-            raw = self._registers.get(key, _MISSING)
+            raw = self._layout.registers.get(key, _MISSING)
             if raw is _MISSING:
                 raise KeyError(f"no key {key!r} in room {self.name!r}")
             return codec.decode(raw)
@@ -99,27 +82,31 @@ class Room(Document, MutableMapping[str, Any]):
             raise TypeError(f"room keys are str, got {type(key).__name__}: {key!r}")
         encoded = codec.encode(value, key)
         with self.transaction():
-            kind = self._kinds.get(key)
+            kind = self._layout.kinds.get(key)
             if kind is None:
-                self._kinds[key] = "register"
+                self._layout.kinds[key] = "register"
             elif kind != "register":
                 raise KindMismatch(self.name, key, kind, "register")
-            self._registers[key] = encoded
+            self._layout.registers[key] = encoded
 
     def __delitem__(self, key: str) -> None:
         with self.transaction():
-            kind = self._kinds.get(key)
+            kind = self._layout.kinds.get(key)
             if kind not in (None, "register"):
                 raise KindMismatch(self.name, key, kind, "register")
-            if key not in self._registers:
+            if key not in self._layout.registers:
                 raise KeyError(f"no key {key!r} in room {self.name!r}")
-            del self._registers[key]
+            del self._layout.registers[key]
             if kind is not None:
-                del self._kinds[key]
+                del self._layout.kinds[key]
 
     def __iter__(self) -> Iterator[str]:
         with self._lock:
-            keys = [k for k in self._registers.keys() if self._kinds.get(k) in (None, "register")]
+            keys = [
+                k
+                for k in self._layout.registers.keys()
+                if self._layout.kinds.get(k) in (None, "register")
+            ]
         return iter(keys)
 
     def __len__(self) -> int:
@@ -129,8 +116,8 @@ class Room(Document, MutableMapping[str, Any]):
         with self._lock:
             return (
                 isinstance(key, str)
-                and key in self._registers
-                and self._kinds.get(key) in (None, "register")
+                and key in self._layout.registers
+                and self._layout.kinds.get(key) in (None, "register")
             )
 
     def __repr__(self) -> str:
@@ -145,8 +132,8 @@ class Room(Document, MutableMapping[str, Any]):
         with self._lock:
             return {
                 k: codec.decode(v)
-                for k, v in self._registers.items()
-                if self._kinds.get(k) in (None, "register")
+                for k, v in self._layout.registers.items()
+                if self._layout.kinds.get(k) in (None, "register")
             }
 
     def kinds(self) -> dict[str, Kind]:
@@ -156,16 +143,16 @@ class Room(Document, MutableMapping[str, Any]):
             key -> kind.
         """
         with self._lock:
-            found: dict[str, Kind] = {k: cast(Kind, v) for k, v in self._kinds.items()}
-            for k in self._registers.keys():
+            found: dict[str, Kind] = {k: cast(Kind, v) for k, v in self._layout.kinds.items()}
+            for k in self._layout.registers.keys():
                 found.setdefault(k, "register")
             return found
 
     def kind(self, key: str) -> Kind | None:
         """What ``key`` holds, or None if nothing."""
         with self._lock:
-            kind = self._kinds.get(key)
-            if kind is None and key in self._registers:
+            kind = self._layout.kinds.get(key)
+            if kind is None and key in self._layout.registers:
                 kind = "register"
             return cast("Kind | None", kind)
 
@@ -199,21 +186,21 @@ class Room(Document, MutableMapping[str, Any]):
         if not isinstance(key, str) or not key:
             raise TypeError(f"container keys are non-empty str, got {key!r}")
         with self._lock:
-            holds = self._kinds.get(key)
-            wrapper = self._wrappers.get(key)
+            holds = self._layout.kinds.get(key)
+            wrapper = self._layout.views.get(key)
             if wrapper is not None and wrapper.kind == kind == holds:
                 return wrapper
-            if holds is None and key in self._registers:
+            if holds is None and key in self._layout.registers:
                 holds = "register"
             if holds not in (None, kind):
                 # Also when a concurrent creation of another kind won this key.
                 raise KindMismatch(self.name, key, str(holds), kind)
             if holds is None:
                 with self.transaction():
-                    self._kinds[key] = kind
+                    self._layout.kinds[key] = kind
                     root = self._layout.root(key, kind)
             else:
                 root = self._layout.root(key, kind)
             wrapper = _WRAPPERS[kind](self, key, root)
-            self._wrappers[key] = wrapper
+            self._layout.views[key] = wrapper
             return wrapper

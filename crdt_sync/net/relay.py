@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..doc.callbacks import Callbacks
 from ..doc.types import RoomName
 from .redis_api import Entry, RedisApi, Snapshot
 from .status import ConnectionStatus
@@ -112,7 +113,7 @@ class Relay:
         self._healthy = True
         self._error: str | None = None
         self._since = time.time()
-        self._listeners: list[StatusListener] = []
+        self._listeners: Callbacks[StatusListener] = Callbacks(self._lock)
         self._reconnect = threading.Event()
 
     # ------------------------------------------------------------------ replicas
@@ -177,16 +178,9 @@ class Relay:
         )
 
     def add_listener(self, listener: StatusListener) -> Callable[[], None]:
-        """Call ``listener(status)`` whenever the link goes down or comes back."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def remove() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return remove
+        """Call ``listener(status)`` whenever the link goes down or comes back; returns the
+        function that removes it."""
+        return self._listeners.add(listener)
 
     def mark_down(self, exc: BaseException) -> None:
         """Record that a Redis call failed: queue writes until the relay reconnects."""
@@ -221,9 +215,7 @@ class Relay:
 
     def _notify(self) -> None:
         status = self.status()
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
+        for listener in self._listeners.copy():
             try:
                 listener(status)
             except Exception:
