@@ -1,11 +1,11 @@
 """A real ``redis-server`` for tests: started on a free loopback port, stopped by pid.
 
 ```py
-@pytest.fixture
-def redis_server(tmp_path):
-    with RedisServer(tmp_path / "redis") as server:
-        yield server          # server.url == "redis://127.0.0.1:PORT/0"
+with RedisServer(tmp_path / "redis") as server:
+    ...                   # server.url == "redis://127.0.0.1:PORT/0"
 ```
+
+The ``redis_server`` and ``stores`` fixtures of ``conftest.py`` are built on it.
 
 Tests are skipped only when the ``redis-server`` binary is missing (``scripts/test.sh``
 installs Debian's package).

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from peers import NODE, Peer
 from redis_helpers import RedisServer
+from replicas import wait_for
 from ws_helpers import AppServer
 
 from crdt_sync.net.protocol import encode_awareness
@@ -54,14 +55,6 @@ def clients() -> Iterator[Callable[..., Peer]]:
 
 def synced(peer: Peer) -> None:
     peer.wait_event(lambda e: e.get("event") == "synced", "the initial sync")
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_a_js_client_edits_the_room_and_sees_the_servers_edits(
