@@ -29,9 +29,11 @@ from typing import Any
 
 import click
 
-from .doc import InvalidUpdate, Room, UpdateStore, codec
+from .cli_text import json_printable, printable
+from .doc import InvalidUpdate, Room, UpdateStore, codec, validate_room_name
 from .doc.inspection import RoomStats, room_contents
 from .doc.store_specs import DEFAULT_STORE, ENV_VAR, open_store
+from .doc.update_format import DEFAULT_MAX_SIZE
 
 PROGRESS_FROM = 1 << 20  # files this big get a progress bar (on a terminal)
 CHUNK = 1 << 16
@@ -143,20 +145,33 @@ def _when(ts: float | None) -> str:
 # ------------------------------------------------------------------------------- files
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, limit: int = DEFAULT_MAX_SIZE) -> bytes:
+    """The file's bytes, in chunks; the size is checked first, and again while reading (a
+    pipe has no size up front), so a file over ``limit`` costs no memory."""
+
+    def too_big(size: str) -> CliError:
+        return CliError(
+            f"{str(path)!r} is {size} bytes; a .ydoc may be at most {limit} bytes "
+            f"({_size(limit)}); nothing was changed"
+        )
+
     try:
         size = path.stat().st_size
-        with path.open("rb") as src:
-            if size < PROGRESS_FROM or not sys.stderr.isatty():
-                return src.read()
-            chunks = []
-            with click.progressbar(
-                length=size, label=f"reading {path.name}", file=sys.stderr
-            ) as bar:
-                while chunk := src.read(CHUNK):
-                    chunks.append(chunk)
-                    bar.update(len(chunk))
-            return b"".join(chunks)
+        if size > limit:
+            raise too_big(str(size))
+        data = bytearray()
+        show = size >= PROGRESS_FROM and sys.stderr.isatty()
+        label = f"reading {path.name}"
+        with (
+            path.open("rb") as src,
+            click.progressbar(length=size, label=label, file=sys.stderr, hidden=not show) as bar,
+        ):
+            while chunk := src.read(CHUNK):
+                data += chunk
+                bar.update(len(chunk))
+                if len(data) > limit:
+                    raise too_big(f"over {limit}")
+        return bytes(data)
     except OSError as exc:
         raise CliError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
 
@@ -189,7 +204,7 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _short(value: Any, width: int = 120) -> str:
-    text = repr(value)
+    text = printable(repr(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -291,12 +306,14 @@ def inspect(store_spec: str, as_json: bool, room: str) -> None:
             k: {"kind": v["kind"], "value": codec.encode(v["value"], k)}
             for k, v in contents.items()
         }
-        click.echo(json.dumps({"room": room, "keys": encoded}, indent=2, ensure_ascii=False))
+        text = json.dumps({"room": room, "keys": encoded}, indent=2, ensure_ascii=False)
+        click.echo(json_printable(text))  # keys and values come from any client
         return
     click.echo(f"room {room!r}: {len(contents)} key{'s' if len(contents) != 1 else ''}")
-    width = max((len(k) for k in contents), default=0)
+    keys = {key: printable(key) for key in contents}
+    width = max((len(k) for k in keys.values()), default=0)
     for key, entry in contents.items():
-        click.echo(f"  {key:<{width}}  {entry['kind']:<8}  {_short(entry['value'])}")
+        click.echo(f"  {keys[key]:<{width}}  {entry['kind']:<8}  {_short(entry['value'])}")
 
 
 @cli.command(name="export")
@@ -317,6 +334,10 @@ def export_(store_spec: str, room: str, file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_(store_spec: str, room: str, file: Path) -> None:
     """Merge FILE (.ydoc) into ROOM: nothing in the room is lost; creates ROOM if missing."""
+    try:
+        validate_room_name(room)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     data = _read_file(file)
     try:
         if not Room(room).merge(data):  # checked on a scratch copy first
@@ -337,8 +358,10 @@ def import_(store_spec: str, room: str, file: Path) -> None:
         target.merge(data)
         added = len(set(target.kinds()) - before)
         flush = getattr(store, "flush", None)
-        if callable(flush):
-            flush()
+        if callable(flush) and not flush():  # a full disk, an unreachable server
+            status = getattr(store, "status", None)
+            why = status().error if callable(status) else "it did not take the merge"
+            raise CliError(f"could not store the merge into room {room!r}: {why}")
     what = "existing room" if existed else "new room"
     click.echo(
         f"merged {file} ({_size(len(data))}) into {what} {room!r}: "

@@ -129,3 +129,24 @@ def test_a_store_on_a_full_disk_opens_for_reading(small_disk: Path) -> None:
     assert not reader.read_only
     reader.close()
     assert DiskCacheStore(small_disk / "store").load("plans")["after"] == "kept"
+
+
+def test_connection_status_and_the_page_warning_report_a_full_disk(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crdt_sync.bridge import status as bridge_status
+    from crdt_sync.doc import Hub
+
+    store = DiskCacheStore(small_disk / "store", compact_every=0)
+    monkeypatch.setattr(bridge_status.config, "hub", lambda: Hub(store))
+    shown: list[str] = []
+    monkeypatch.setattr(bridge_status.st, "warning", lambda text, **_kw: shown.append(text))
+    assert bridge_status.connection_status() is not None
+    bridge_status.connection_warning()
+    assert shown == []
+    _fill(store, after=5)
+    status = bridge_status.connection_status()
+    assert status is not None and not status.connected and status.queued > 0
+    bridge_status.connection_warning()
+    assert len(shown) == 1 and shown[0].startswith("Edits cannot be saved to diskcache:")
+    store.close()
