@@ -31,7 +31,7 @@ import click
 
 from .cli_text import json_printable, printable
 from .doc import InvalidUpdate, Room, UpdateStore, codec, validate_room_name
-from .doc.inspection import RoomStats, room_contents
+from .doc.inspection import RoomStats, room_contents, room_stats
 from .doc.store_specs import DEFAULT_STORE, ENV_VAR, open_store
 from .doc.update_format import DEFAULT_MAX_SIZE
 
@@ -100,15 +100,6 @@ def _existing(store: UpdateStore, name: str) -> str:
     if name not in _rooms(store):
         raise CliError(f"no room {name!r} in store {store!r}")
     return name
-
-
-def room_stats(store: UpdateStore, name: str) -> RoomStats:
-    """Stored updates, bytes on disk and time of the last write of a room."""
-    own = getattr(store, "room_stats", None)  # stores that can tell (diskcache, memory)
-    if callable(own):
-        stats: RoomStats = own(name)
-        return stats
-    return RoomStats(None, len(store.load(name).export()), None)
 
 
 def _size(n: int | None) -> str:

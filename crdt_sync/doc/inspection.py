@@ -1,7 +1,7 @@
 """Looking into rooms without changing them: what a store holds, what a room contains.
 
 ```py
-store.room_stats("plans")     # RoomStats(updates=12, size=3051, last_change=1767225600.0)
+room_stats(store, "plans")    # RoomStats(updates=12, size=3051, last_change=1767225600.0)
 room_contents(store.load("plans"))   # {"level": {"kind": "register", "value": 3}, ...}
 ```
 
@@ -11,7 +11,7 @@ The ``crdt-sync`` command prints these; stores fill in `RoomStats` as far as the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .room import Room
 
@@ -29,6 +29,28 @@ class RoomStats:
     updates: int | None
     size: int | None
     last_change: float | None
+
+
+class Loads(Protocol):
+    """Any store: it can load a room (`UpdateStore`)."""
+
+    def load(self, name: str) -> Room:
+        """The room rebuilt from what is stored."""
+
+
+def room_stats(store: Loads, name: str) -> RoomStats:
+    """What ``store`` holds for room ``name``: the store's own `room_stats` where it has one
+    (diskcache, memory), else the size of the room's export.
+
+    Args:
+        store: The store.
+        name: The room's name.
+    """
+    own = getattr(store, "room_stats", None)
+    if callable(own):
+        stats: RoomStats = own(name)
+        return stats
+    return RoomStats(None, len(store.load(name).export()), None)
 
 
 def room_contents(room: Room) -> dict[str, dict[str, Any]]:
