@@ -203,6 +203,7 @@ class Registry:
 
     def _join(self, session: str, room_name: str, room: Room) -> list[str]:
         """Make ``session`` a member of the room (locked); returns the other members."""
+        runtime.install_patches()
         if room_name not in self._unobserve:
             self._unobserve[room_name] = room.observe(self._on_room_event)
         members = self._members.setdefault(room_name, {})

@@ -100,7 +100,6 @@ def sync(
         yield hub().open(room)
         return
     runtime.silence_value_warning()
-    runtime.guard_stopped_runs()
     connection_warning()  # a store that lost its server (Redis) says so
     state = st.session_state
     site = _call_site()

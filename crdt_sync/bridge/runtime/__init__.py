@@ -20,6 +20,8 @@ from .elements import ElementWatch as ElementWatch
 from .elements import KeylessWidget as KeylessWidget
 from .elements import watch_elements as watch_elements
 from .patches import guard_stopped_runs as guard_stopped_runs
+from .patches import install_patches as install_patches
+from .patches import keep_clicks as keep_clicks
 from .patches import silence_value_warning as silence_value_warning
 from .scheduler import HOLD_MAX as HOLD_MAX
 from .scheduler import MID_RUN_RETRY as MID_RUN_RETRY

@@ -1,4 +1,4 @@
-"""Two settings crdt_sync changes in Streamlit, each for a reason a person would notice.
+"""Three things crdt_sync changes in Streamlit, each for a reason a person would notice.
 
 - Streamlit's warning "created with a default value but also had its value set via the
   Session State API" is turned off: showing the room's value over a widget's default is
@@ -9,15 +9,21 @@
   already past its last checkpoint, its cleanup reset the trigger values the new run had
   just been given, and the click was lost. Reruns pushed by other people's changes make
   such overlaps common, so without this two people clicking a shared counter lost clicks.
+- A run that is handling a click (a button, a chat message, a component event) is not
+  stopped by the next request of the same page: that request waits until the run ends.
+  Otherwise a second click arriving before the first run reached its button replaced the
+  first (a click is a one-run event), and one of two quick clicks was lost.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .clicks import has_click
 from .context import warn_once
 
 _PATCHED = "_crdt_sync_guarded"
+_CLICK_RUN = "_crdt_sync_click_run"
 
 
 def silence_value_warning() -> None:
@@ -53,3 +59,48 @@ def guard_stopped_runs() -> None:
 
     setattr(_on_script_finished, _PATCHED, True)
     ScriptRunner._on_script_finished = _on_script_finished  # type: ignore[method-assign]
+
+
+def keep_clicks(defer: Any) -> None:
+    """Let a run handling a click finish before the same page's next request starts.
+
+    Args:
+        defer: ``defer(session_id, client_state)`` keeps a request to start once the
+            session's current run has ended (`RerunScheduler.defer`).
+    """
+    try:
+        from streamlit import config
+        from streamlit.runtime.app_session import AppSession
+    except Exception as exc:
+        warn_once("AppSession", exc)
+        return
+    original = AppSession.request_rerun
+    if getattr(original, _PATCHED, False):
+        return
+
+    def request_rerun(self: Any, client_state: Any) -> None:
+        full_app = client_state is None or not client_state.fragment_id
+        fast = bool(config.get_option("runner.fastReruns"))
+        if (
+            full_app
+            and fast
+            and self._scriptrunner is not None
+            and getattr(self, _CLICK_RUN, False)
+            and client_state is not None
+        ):
+            defer(self.id, client_state)  # starting now would stop a run mid-click
+            return
+        original(self, client_state)
+        if full_app and fast:
+            setattr(self, _CLICK_RUN, has_click(client_state))
+
+    setattr(request_rerun, _PATCHED, True)
+    AppSession.request_rerun = request_rerun  # type: ignore[method-assign]
+
+
+def install_patches() -> None:
+    """Make the run changes (once per process; later calls do nothing)."""
+    from .scheduler import scheduler
+
+    guard_stopped_runs()
+    keep_clicks(scheduler.defer)

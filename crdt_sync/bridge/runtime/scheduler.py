@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .clicks import has_click
 from .context import warn_once
 
 log = logging.getLogger("crdt_sync.runtime")
@@ -62,6 +63,26 @@ class RerunScheduler:
         self._scheduled: set[str] = set()
         self._checks: dict[str, Callable[[], bool]] = {}
         self._held: dict[str, float] = {}  # session id -> monotonic time the hold expires
+        # session id -> the page's own requests waiting for a run handling a click to end
+        self._deferred: dict[str, list[Any]] = {}
+
+    def defer(self, session: str, client_state: Any) -> None:
+        """Start the page's rerun request ``client_state`` once the session's run ends.
+
+        Requests start in the order the page sent them; a waiting request without a click
+        is dropped when a newer one comes (the newer carries every widget's value).
+        Called on Streamlit's event loop.
+        """
+        with self._lock:
+            waiting = self._deferred.setdefault(session, [])
+            waiting[:] = [cs for cs in waiting if has_click(cs)]
+            waiting.append(client_state)
+            if session in self._scheduled:
+                return
+            self._scheduled.add(session)
+        loop = self._loop()
+        if loop is not None:
+            loop.call_soon(self._flush, session)
 
     def hold(self, session: str, seconds: float = HOLD_MAX) -> None:
         """Keep pushed reruns away from ``session`` until `release` (or ``seconds`` pass).
@@ -119,6 +140,7 @@ class RerunScheduler:
             self._pending.pop(session, None)
             self._checks.pop(session, None)
             self._held.pop(session, None)
+            self._deferred.pop(session, None)
 
     def _held_for(self, session: str) -> float:
         """Seconds left on a hold of ``session`` (0 if none)."""
@@ -166,6 +188,17 @@ class RerunScheduler:
             if session._scriptrunner is not None:
                 # Mid-run: restarting now would drop the click it is processing.
                 log.debug("flush %s waits: mid-run state=%s", session_id[:6], session._state)
+                self._loop().call_later(MID_RUN_RETRY, self._flush, session_id)
+                return
+            with self._lock:
+                waiting = self._deferred.get(session_id)
+                request = waiting.pop(0) if waiting else None
+                if waiting is not None and not waiting:
+                    del self._deferred[session_id]
+            if request is not None:
+                # The page's own request first; pushes wait for the run it starts.
+                log.debug("flush %s starts a request that waited for a click's run", session_id[:6])
+                session.request_rerun(request)
                 self._loop().call_later(MID_RUN_RETRY, self._flush, session_id)
                 return
             held = self._held_for(session_id)
