@@ -294,7 +294,7 @@ def inspect(store_spec: str, as_json: bool, room: str) -> None:
         contents = room_contents(store.load(_existing(store, room)))
     if as_json:
         encoded = {
-            k: {"kind": v["kind"], "value": codec.encode(v["value"], k)}
+            k: {"kind": v["kind"], "value": codec.encode(v["value"], k, ordered=False)}
             for k, v in contents.items()
         }
         text = json.dumps({"room": room, "keys": encoded}, indent=2, ensure_ascii=False)

@@ -152,12 +152,14 @@ def _is_numpy_scalar(value: object) -> bool:
     )
 
 
-def encode(value: object, key: str | None = None) -> Any:
+def encode(value: object, key: str | None = None, *, ordered: bool = True) -> Any:
     """Turn a Python value into the JSON-shaped form stored in the document.
 
     Args:
         value: The value to store; see the module docstring for the supported types.
         key: The room key the value is stored under, only used in error messages.
+        ordered: Record a dict's key order where it is not sorted (`ORDER`): a Yjs map
+            keeps none. False for a form written out as JSON text, which keeps it.
 
     Returns:
         A value made only of None, bool, str, int, float, list and dict with str keys, safe to
@@ -169,7 +171,7 @@ def encode(value: object, key: str | None = None) -> Any:
         ValueError: If a str contains a lone surrogate (pycrdt cannot store it), or an int has
             more digits than ``sys.get_int_max_str_digits()`` allows.
     """
-    return _encode(value, key, ())
+    return _encode(value, key, (), ordered)
 
 
 def element_key(value: object) -> str:
