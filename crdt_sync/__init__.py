@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .bridge import Member as Member
     from .bridge import RerunSuppressed as RerunSuppressed
     from .bridge import SharedState as SharedState
-    from .bridge import configure as configure
     from .bridge import force_rerun as force_rerun
     from .bridge import no_rerun as no_rerun
     from .bridge import offline_controls as offline_controls
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from .bridge.status import connection_status as connection_status
     from .components.data_editor import data_editor as data_editor
     from .components.whiteboard import whiteboard as whiteboard
+    from .doc.config import configure as configure
     from .net.app import App as App
     from .net.app import yjs_route as yjs_route
 
@@ -58,7 +58,6 @@ _BRIDGE = [
     "Member",
     "RerunSuppressed",
     "SharedState",
-    "configure",
     "force_rerun",
     "no_rerun",
     "offline_controls",
@@ -76,6 +75,7 @@ _BRIDGE = [
 _LAZY: dict[str, str] = {
     **dict.fromkeys(_BRIDGE, ".bridge"),
     "connection_status": ".bridge.status",
+    "configure": ".doc.config",
     "data_editor": ".components.data_editor",
     "whiteboard": ".components.whiteboard",
     "App": ".net.app",
