@@ -29,11 +29,24 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import crdt_sync
-from crdt_sync.bridge import config
 from crdt_sync.bridge.sessions import registry
-from crdt_sync.net import Limits
+
+try:
+    from crdt_sync.doc import config
+except ImportError:  # an older checkout (benchmarks/hostile.py --before)
+    from crdt_sync.bridge import config
 
 crdt_sync.configure(store=os.environ["CRDT_SYNC_STORE"])
+try:
+    from crdt_sync.net import Limits
+except ImportError:  # before the limits: the App takes none of them
+    settings = {}
+else:
+    allowed = os.environ.get("ALLOWED_ORIGINS")
+    settings = {
+        "limits": Limits(**json.loads(os.environ.get("LIMITS", "{}"))),
+        "allowed_origins": None if allowed is None else json.loads(allowed),
+    }
 
 
 def on_connect(websocket, room):
@@ -68,13 +81,11 @@ async def fill(request):
     return JSONResponse({"ok": True})
 
 
-allowed = os.environ.get("ALLOWED_ORIGINS")
 app = crdt_sync.App(
     "app.py",
     on_connect=on_connect,
-    limits=Limits(**json.loads(os.environ.get("LIMITS", "{}"))),
-    allowed_origins=None if allowed is None else json.loads(allowed),
     routes=[Route("/test/room", show), Route("/test/fill", fill, methods=["POST"])],
+    **settings,
 )
 """
 
@@ -88,6 +99,7 @@ class HostileServer(AppServer):
         limits: Keyword arguments of `crdt_sync.net.Limits`.
         allowed_origins: ``allowed_origins`` of the App (None: Streamlit's rules).
         config_toml: More lines for ``.streamlit/config.toml`` (e.g. ``[server]`` options).
+        env: More environment variables (``PYTHONPATH``: serve another checkout).
     """
 
     def __init__(
@@ -98,8 +110,9 @@ class HostileServer(AppServer):
         limits: Mapping[str, Any] | None = None,
         allowed_origins: list[str] | None = None,
         config_toml: str = "",
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        env = {"LIMITS": json.dumps(dict(limits or {}))}
+        env = {"LIMITS": json.dumps(dict(limits or {})), **(env or {})}
         if allowed_origins is not None:
             env["ALLOWED_ORIGINS"] = json.dumps(allowed_origins)
         super().__init__(directory, store=store, env=env, ws_max_size=64 * 1024 * 1024)
@@ -235,7 +248,7 @@ class RawWebSocket:
         try:
             while True:
                 frames.append(self.recv())
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return frames
         finally:
             self.sock.settimeout(10.0)

@@ -8,6 +8,7 @@ told.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +219,47 @@ def test_a_client_cannot_overwrite_or_remove_anothers_awareness_state(
     _wait(lambda: server.room("spoof")["presence"] == ["Bobby", "Eve"], "Bob's rename")
     for ws in (bob, eve, mallory, newcomer):
         ws.close()
+
+
+# ---------------------------------------------------------------------------- in process
+
+
+class _StuckSocket:
+    """A websocket whose client never reads: every send waits forever."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(len(data))
+        await asyncio.Event().wait()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = (code, reason)
+
+
+def test_the_send_queue_is_bounded_in_bytes_not_frames() -> None:
+    from crdt_sync.doc import Room
+    from crdt_sync.net.channel import Connection
+    from crdt_sync.net.limits import Limits
+
+    async def scenario() -> None:
+        sock = _StuckSocket()
+        conn = Connection(sock, Room("q"), "read", limits=Limits(max_send_buffer=MiB))  # type: ignore[arg-type]
+        conn.start()
+        conn.send(b"x" * (5 * MiB))  # bigger than the budget, but nothing waits: sent
+        await asyncio.sleep(0.01)
+        assert sock.sent == [5 * MiB] and conn.closed is None
+        for _ in range(3):
+            conn.send(b"y" * (300 * 1024))  # waiting: 900 KiB
+        assert conn.closed is None and conn.queued_bytes == 900 * 1024
+        conn.send(b"z" * (300 * 1024))  # 1.2 MiB would wait: closed, the queue dropped
+        assert conn.closed is not None and conn.closed[0] == 4503
+        assert "the limit (max_send_buffer) is 1048576" in conn.closed[1]
+        assert conn.queued_bytes == 0
+        await asyncio.wait_for(conn.finish(), 5)
+        assert sock.closed is not None and sock.closed[0] == 4503
+        assert sock.sent == [5 * MiB]  # nothing more was sent to it
+
+    asyncio.run(scenario())

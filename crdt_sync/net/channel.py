@@ -89,7 +89,7 @@ class Connection:
         self.state_bytes: dict[int, int] = {}  # their states' JSON sizes
         self.denied = False
         self.closed: tuple[int, str] | None = None
-        self.queued_bytes = 0  # waiting, plus the frame being sent
+        self.queued_bytes = 0  # waiting to be sent (the frame being sent is not counted)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -147,12 +147,12 @@ class Connection:
             if item is _CLOSE:
                 await self._close_socket()
                 return
+            self.queued_bytes = max(0, self.queued_bytes - len(item))
             self._sending = True
             try:
                 await self.websocket.send_bytes(item)
             finally:
                 self._sending = False
-                self.queued_bytes = max(0, self.queued_bytes - len(item))
 
     async def finish(self) -> None:
         """Send what is queued (unless aborted), then end; the client may be gone already."""

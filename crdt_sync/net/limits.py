@@ -45,9 +45,9 @@ class Limits:
     Args:
         max_message_size: Largest frame read (close 4413). Keep uvicorn's ``--ws-max-size``
             near it, so that bigger frames are refused before they are read.
-        max_send_buffer: Bytes queued for a client that it has not read yet, the frame being
-            sent included (close 4503). A single frame larger than this is still sent when
-            nothing else waits, so a big room can always be synced.
+        max_send_buffer: Bytes waiting to be sent to a client, besides the frame being sent
+            (close 4503). A single frame larger than this is still queued when nothing else
+            waits, so a big room can always be synced.
         max_awareness_clients: Awareness client ids one connection may announce (close
             4429). A y-websocket client announces one.
         max_awareness_bytes: Bytes of awareness state (JSON) one connection may hold at
@@ -55,7 +55,7 @@ class Limits:
     """
 
     max_message_size: int = 8 * MiB
-    max_send_buffer: int = 8 * MiB
+    max_send_buffer: int = 4 * MiB
     max_awareness_clients: int = 4
     max_awareness_bytes: int = 64 * 1024
 
