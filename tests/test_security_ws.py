@@ -190,6 +190,10 @@ def test_a_connection_holds_a_few_client_ids_and_a_few_bytes_of_state(
     ws.send(awareness_frame([(5, 1, {"user": {"name": "n5"}})]))
     assert ws.recv_close()[0] == 4429
     _wait(lambda: server.room("few")["presence"] == [], "their states to leave with them")
+    at_once = RawWebSocket(server.port, "/crdt/few?token=reader")
+    at_once.send(awareness_frame([(i, 1, {"user": {"name": f"n{i}"}}) for i in range(20, 25)]))
+    assert at_once.recv_close()[0] == 4429
+    assert server.room("few")["presence"] == []  # none of the five was taken
     big = RawWebSocket(server.port, "/crdt/few?token=reader")
     big.send(awareness_frame([(7, 1, {"user": {"name": "big"}, "blob": "x" * 70_000})]))
     code, reason = big.recv_close()

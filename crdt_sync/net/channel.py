@@ -257,6 +257,7 @@ class RoomChannel:
         limits = conn.limits
         accepted: list[tuple[int, int, dict[str, Any] | None]] = []
         sizes = dict(conn.state_bytes)
+        introduced = 0  # ids new in this update
         for client, (clock, state) in parse_awareness(payload).items():
             owner = self.owners.get(client)
             if client in self._sessions or (owner is not None and owner is not conn):
@@ -264,7 +265,8 @@ class RoomChannel:
             if owner is None:
                 if state is None:
                     continue  # nothing of its own to remove
-                if len(conn.clients) + 1 > limits.max_awareness_clients:
+                introduced += 1
+                if len(conn.clients) + introduced > limits.max_awareness_clients:
                     raise LimitExceeded(
                         CLOSE_TOO_MANY_CLIENTS,
                         f"more than {limits.max_awareness_clients} awareness client ids on "
