@@ -86,9 +86,20 @@ def test_allowed_origins_and_streamlits_cors_settings(tmp_path: Path) -> None:
         tmp_path / "config", config_toml=f'[server]\ncorsAllowedOrigins = ["{trusted}"]\n'
     )
     open_cors = HostileServer(tmp_path / "open", config_toml="[server]\nenableCORS = false\n")
-    for srv in (listed, by_config, open_cors):
+    hosts = HostileServer(
+        tmp_path / "hosts", config_toml='[server]\nallowedHosts = ["app.example"]\n'
+    )
+    for srv in (listed, by_config, open_cors, hosts):
         srv.start()
     try:
+        # server.allowedHosts: a rebound name (DNS rebinding) is refused, even same-origin.
+        rebound = f"rebound.example:{hosts.port}"
+        ws = RawWebSocket(
+            hosts.port, "/crdt/p", headers={"Host": rebound, "Origin": f"http://{rebound}"}
+        )
+        assert ws.recv_close() == (4403, f"host '{rebound}' is not in server.allowedHosts")
+        ok = RawWebSocket(hosts.port, "/crdt/p", headers={"Host": f"app.example:{hosts.port}"})
+        assert ok.recv()[1][:2] == b"\x00\x00"
         for srv in (listed, by_config, open_cors):
             ok = RawWebSocket(srv.port, "/crdt/plans", headers={"Origin": trusted})
             assert ok.recv()[1][:2] == b"\x00\x00", srv
@@ -102,7 +113,7 @@ def test_allowed_origins_and_streamlits_cors_settings(tmp_path: Path) -> None:
         )
         assert anyone.recv()[1][:2] == b"\x00\x00"
     finally:
-        for srv in (listed, by_config, open_cors):
+        for srv in (listed, by_config, open_cors, hosts):
             srv.stop()
 
 

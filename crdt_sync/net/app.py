@@ -145,9 +145,14 @@ class YjsEndpoint:
         allowed = self.allowed_origins
         if allowed is None:
             allowed = streamlit_allowed_origins()
-        if not host_allowed(host) or not origin_allowed(origin, host=host, allowed=allowed):
-            log.warning("crdt_sync: refused a websocket from origin %r (host %r)", origin, host)
-            await _refuse(websocket, CLOSE_FORBIDDEN, f"origin {origin!r} is not allowed")
+        refused = None
+        if not host_allowed(host):
+            refused = f"host {host!r} is not in server.allowedHosts"
+        elif not origin_allowed(origin, host=host, allowed=allowed):
+            refused = f"origin {origin!r} is not allowed"
+        if refused is not None:  # a page of another site (or a rebound host name)
+            log.warning("crdt_sync: refused a websocket: %s", refused)
+            await _refuse(websocket, CLOSE_FORBIDDEN, refused)
             return
         try:
             name = validate_room_name(self._room_name(websocket))
