@@ -150,3 +150,39 @@ def test_connection_status_and_the_page_warning_report_a_full_disk(
     bridge_status.connection_warning()
     assert len(shown) == 1 and shown[0].startswith("Edits cannot be saved to diskcache:")
     store.close()
+
+
+def _fill_up(directory: Path) -> None:
+    try:
+        with open(directory / "filler", "wb") as filler:
+            while True:
+                filler.write(b"\x00" * 4096)
+                filler.flush()
+    except OSError:
+        pass
+
+
+def test_a_damaged_entry_on_a_full_disk_is_skipped_and_quarantined_later(
+    small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    store = DiskCacheStore(small_disk / "store", compact_every=0)
+    room = store.load("plans")
+    for i in range(5):
+        room[f"k{i}"] = f"value-{i}"
+    victim = sorted(k for k in store._log.iterkeys() if str(k).startswith("plans"))[3]
+    blob = store._log.get(victim)
+    at = blob.index(b"value-3")
+    store._log.set(victim, blob[:at] + b"w" + blob[at + 1 :])
+    store.close()
+    _fill_up(small_disk)
+    with caplog.at_level(logging.WARNING, logger="crdt_sync.store"):
+        loaded = DiskCacheStore(small_disk / "store").load("plans")
+    assert loaded.snapshot() == {f"k{i}": f"value-{i}" for i in (0, 1, 2, 4)}
+    assert "checksum mismatch" in caplog.text and "could not quarantine" in caplog.text
+    (small_disk / "filler").unlink()
+    (small_disk / "ballast").unlink()
+    again = DiskCacheStore(small_disk / "store")
+    assert again.load("plans").snapshot() == loaded.snapshot()
+    assert len(again.quarantined("plans")) == 1

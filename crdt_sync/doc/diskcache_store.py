@@ -227,7 +227,11 @@ class DiskCacheStore(LogStore):
         except (ValueError, struct.error) as exc:
             reason = f"unreadable snapshot: {exc}"
             log.warning("room %r: stored snapshot was quarantined: %s", name, reason)
-            self._quarantine(name, "snapshot", bytes(blob), reason)
+            try:
+                self._quarantine(name, "snapshot", bytes(blob), reason)
+            except Exception as failure:  # a full disk: skip it now, quarantine it later
+                log.error("room %r: could not quarantine the snapshot: %s", name, failure)
+                return EMPTY_UPDATE, self._deleted(name)
             return self._snapshot(name)  # the empty one that replaced it
 
     def _covered(self, name: RoomName) -> Coverage:

@@ -212,7 +212,10 @@ class LogStore:
                 label,
                 reason,
             )
-            self._quarantine(name, label, by_label[label], reason)
+            try:
+                self._quarantine(name, label, by_label[label], reason)
+            except Exception as exc:  # a full disk: the room still loads without it
+                log.error("room %r: could not quarantine update %s: %s", name, label, exc)
         return read
 
     def _compact_from(
