@@ -285,7 +285,23 @@ def test_set_concurrent_adds_are_all_kept() -> None:
     a.set("s").update(["a", "shared"])
     b.set("s").update(["b", "shared"])
     sync(a, b)
-    assert a.set("s").to_list() == b.set("s").to_list() == ["a", "b", "shared"]
+    assert a.set("s").to_list() == b.set("s").to_list()  # one order on every replica
+    assert sorted(a.set("s").to_list()) == ["a", "b", "shared"]
+
+
+def test_set_keeps_the_order_elements_were_added_in() -> None:
+    """Issue 12 case 9: a multiselect showed ``East, North, South, West`` on a page that
+    joined later and ``North, South, East, West`` on the page that made the choices."""
+    a, b = replicas()
+    for region in ("North", "South", "East", "West"):
+        a.set("regions").add(region)
+    sync(a, b)
+    assert a.set("regions").to_list() == b.set("regions").to_list()
+    assert b.set("regions").to_list() == ["North", "South", "East", "West"]
+    b.set("regions").discard("South")
+    b.set("regions").add("South")  # removed, then added again: it comes last
+    sync(a, b)
+    assert a.set("regions").to_list() == ["North", "East", "West", "South"]
 
 
 # ------------------------------------------------------------------ table

@@ -98,6 +98,11 @@ class Document:
 
     # ------------------------------------------------------------------ transactions
 
+    def container_root(self, key: str, kind: str) -> Any:
+        """The root of container ``key`` of ``kind`` (see `Layout`); the caller holds
+        `lock`."""
+        return self._layout.root(key, kind)
+
     @contextmanager
     def transaction(self, origin: Origin | None = None) -> Iterator[None]:
         """Group changes into one transaction (one update, one event).

@@ -2,7 +2,8 @@
 
 - ``Y.Map "kinds"``: key -> ``"register" | "text" | "counter" | "list" | "set" | "table"``
 - ``Y.Map "registers"``: key -> value in the codec's JSON form
-- one root per container, named ``"<kind>:<key>"``
+- one root per container, named ``"<kind>:<key>"``; a set also has ``"setorder:<key>"``,
+  a ``Y.Array`` of its elements' canonical forms in the order they were added
 
 Containers are roots, not values nested under a map key, so that two replicas creating the
 same container at the same time both keep what they put in it. A container created by
@@ -26,9 +27,11 @@ ROOT_TYPES: dict[str, type[Map[Any]] | type[Text] | type[Array[Any]]] = {
     "counter": Map,
     "list": Array,
     "set": Map,
+    "setorder": Array,
     "table": Map,
 }
-"""Container kind -> the pycrdt type of its root."""
+"""Container kind -> the pycrdt type of its root (``setorder``: the order a set's
+elements were added in, beside the set's own root)."""
 
 
 class Layout:

@@ -222,12 +222,19 @@ class Set(_Value):
     kind = "set"
     _root: Map[Any]
 
+    def _order(self) -> Array[Any]:
+        root: Array[Any] = self.room.container_root(self.key, "setorder")
+        return root
+
     def add(self, value: Any, *, origin: Any = None) -> None:
         """Add ``value`` (always a fresh add, so it wins over a concurrent removal)."""
         key = codec.element_key(value)
         encoded = codec.encode(value, f"{self.key}{{}}")
         with self.room.transaction(origin):
             self._root[key] = encoded
+            order = self._order()
+            if key not in (order.to_py() or []):
+                order.append(key)
 
     def update(self, values: Iterable[Any], *, origin: Any = None) -> None:
         """Add every value, in one transaction."""
@@ -241,6 +248,9 @@ class Set(_Value):
         with self.room.transaction(origin):
             if key in self._root:
                 del self._root[key]
+            order = self._order()
+            for i in reversed([i for i, k in enumerate(order.to_py() or []) if k == key]):
+                del order[i]
 
     def remove(self, value: Any) -> None:
         """Remove ``value``; `KeyError` if absent."""
@@ -264,9 +274,15 @@ class Set(_Value):
             return len(self._root)
 
     def to_list(self) -> builtins.list[Any]:
-        """The elements, in a stable order (by canonical form)."""
+        """The elements in the order they were added, the same on every replica (elements
+        added without an order, e.g. by a Yjs client, come last by canonical form)."""
         with self.room.lock:
             items = sorted(self._root.items())
+            added = self._order().to_py() or []
+        first: dict[str, int] = {}
+        for i, key in enumerate(added):
+            first.setdefault(key, i)
+        items.sort(key=lambda item: (first.get(item[0], len(first)), item[0]))
         return [codec.decode(v) for _k, v in items]
 
 
