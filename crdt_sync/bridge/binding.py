@@ -67,6 +67,9 @@ class EntryFacts:
         held: Keys the session held when the run began (None: unknown).
         unwritable: Keys Streamlit forbids setting before the block (a form shares the
             key): their value is put in place when the form has been created.
+        instantiated: Keys whose widgets an earlier block of this run already created:
+            they show the room's value from the next run.
+        fragment: The fragment running the block (None: the app).
     """
 
     reported: set[str] | None = None
@@ -74,6 +77,8 @@ class EntryFacts:
     code_set: frozenset[str] = frozenset()
     held: frozenset[str] | None = None
     unwritable: frozenset[str] = frozenset()
+    instantiated: frozenset[str] = frozenset()
+    fragment: str | None = None
 
 
 @dataclass
@@ -89,6 +94,8 @@ class KeyState:
         confirmed: The browser reported ``shown`` back since it was given it. Until then
             every run gives it again: a widget that mounts late (a cold page loading its
             code) takes its value from the run it mounts in, and would show its default.
+        owner: The fragment whose block created the widget (None: the app; unknown until
+            created). A fragment's own reruns show only its widgets' keys.
     """
 
     room_key: str
@@ -96,6 +103,7 @@ class KeyState:
     shown: Any
     superseded: list[tuple[Any, float]] = field(default_factory=list)
     confirmed: bool = True
+    owner: Any = _MISSING
 
     def show(self, value: Any, displayed: Any = _MISSING) -> None:
         now = time.monotonic()
@@ -136,6 +144,7 @@ class SessionBinding:
         self._first = True
         self._entry_keys: set[str] = set()
         self._deferred: dict[str, Any] = {}
+        self._behind = False
         self._lock = threading.RLock()  # one run at a time
         self._dirty_lock = threading.Lock()  # taken by other threads' observers: never nest
         room.undo_manager(session)  # before any change, so it tracks them all
@@ -193,7 +202,7 @@ class SessionBinding:
             if edits:
                 self._publish(edits)
             self._deferred = {}
-            self._show(state, edits, unwritable=facts.unwritable)
+            self._behind = self._show(state, edits, facts=facts)
             self._entry_keys = set(state.keys())
 
     def take_deferred(self, key: str) -> Any:
@@ -228,7 +237,7 @@ class SessionBinding:
             True if this session must rerun to show room values it could not show yet.
         """
         with self._lock:
-            needs_rerun = False
+            needs_rerun, self._behind = self._behind, False
             edits: dict[str, Any] = {}
             for key in list(state.keys()):
                 if key in self.skipped:
@@ -344,10 +353,12 @@ class SessionBinding:
         edits: dict[str, Any],
         *,
         widgets_created: bool = False,
-        unwritable: frozenset[str] = frozenset(),
+        facts: EntryFacts | None = None,
     ) -> bool:
         """Show what the room holds; True if some of it must wait for the next run."""
         behind = False
+        facts = facts or EntryFacts()
+        later: set[str] = set()  # keys another block of the page shows
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
         if self._first:
@@ -379,6 +390,18 @@ class SessionBinding:
             ks = self.keys.get(key)
             if ks is None:
                 ks = self.keys[key] = KeyState(room_key, kind, _MISSING)  # type: ignore[arg-type]
+            elsewhere = (
+                facts.fragment is not None
+                and ks.owner is not _MISSING
+                and ks.owner != facts.fragment
+            )
+            if not widgets_created and (elsewhere or key in facts.instantiated):
+                # Another block shows it: a block of another fragment, or an earlier block
+                # of this run that already made its widget (it shows the room next run).
+                if not same(current, value) or not ks.confirmed:
+                    later.add(room_key)
+                    behind |= key in facts.instantiated
+                continue
             if widgets_created:
                 # The widgets exist: the page keeps showing `current` until the next run.
                 if not same(current, value):
@@ -387,10 +410,20 @@ class SessionBinding:
                 ks.show(current)
                 continue
             if not same(current, value) or not ks.confirmed:
-                if key in unwritable:
+                if key in facts.unwritable:
                     self._deferred[key] = value
                 else:
                     state[key] = value
                 ks.confirmed = False
             ks.show(value, current)
+        if later:
+            self.mark_dirty(later)
         return behind
+
+    def own(self, keys: Iterable[str], fragment: str | None) -> None:
+        """The block running in ``fragment`` created the widgets of ``keys``."""
+        with self._lock:
+            for key in keys:
+                ks = self.keys.get(key)
+                if ks is not None:
+                    ks.owner = fragment

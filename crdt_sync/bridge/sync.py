@@ -117,6 +117,8 @@ def sync(
         code_set=frozenset(runtime.code_set_keys()),
         held=None if held is None else frozenset(held),
         unwritable=frozenset(_form_keys),
+        instantiated=runtime.instantiated_keys(),
+        fragment=runtime.fragment_id(),
     )
     binding.enter(state, facts)  # type: ignore[arg-type]
     if read_only:
@@ -215,8 +217,10 @@ def _leave(
         for key in map(str, state.keys())
         if key not in binding.keys and key not in binding.skipped
     }
-    if binding.exit(state, new_keys, watch.clearing_keys(), watch.widget_keys()):
+    created = watch.widget_keys()
+    if binding.exit(state, new_keys, watch.clearing_keys(), created):
         runtime.scheduler.push(session, set(binding.fragments) or {None})
+    binding.own(created, runtime.fragment_id())
     registry.sites.note_keys(session, site, binding.room.name, binding.shown_keys())
     if watch.keyless:
         _say_keyless(binding.room.name, watch.keyless)

@@ -141,3 +141,20 @@ def is_development_mode() -> bool:
     except Exception as exc:
         warn_once("client.toolbarMode", exc)
         return False
+
+
+def instantiated_keys() -> frozenset[str]:
+    """User keys of the widgets and forms this run has created so far.
+
+    Streamlit refuses a value for such a key until the next run.
+    """
+    ctx = script_ctx()
+    shared: Any = getattr(ctx, "shared", None)
+    if shared is None:
+        return frozenset()
+    try:
+        keys = shared.widget_user_keys_this_run.snapshot() | shared.form_ids_this_run.snapshot()
+        return frozenset(k for k in keys if isinstance(k, str))
+    except Exception as exc:
+        warn_once("ScriptRunContext.shared", exc)
+        return frozenset()
