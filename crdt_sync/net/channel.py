@@ -9,6 +9,11 @@ room's Streamlit sessions appear to clients as awareness states (``{"user": {"na
 whiteboard cursor: its person is a member already). Awareness-only connections (live
 cursors) get awareness and never the room's updates. A newcomer gets every current state
 right after its SyncStep2.
+
+What a client may cost is bounded by its `Limits`: the bytes waiting to be sent to it
+(a client that does not read is closed with 4503, its queue dropped), and the awareness
+client ids and state bytes it owns. A connection owns the ids it introduced and may only
+set or remove those.
 """
 
 from __future__ import annotations
