@@ -10,6 +10,7 @@ import datetime
 from typing import Any
 
 from crdt_sync.bridge.binding import EntryFacts, SessionBinding
+from crdt_sync.bridge.edit_base import fingerprint
 from crdt_sync.bridge.kinds import classify, same
 from crdt_sync.doc import Room
 
@@ -309,10 +310,11 @@ def test_two_people_typing_into_an_empty_field_both_keep_their_text() -> None:
     states: list[dict[str, Any]] = [{}, {}, {}]
     for binding, state in zip(people, states, strict=True):
         run(binding, state, set(), {"notes": "text_input"})
-    texts = ["ann was here", "bob too", "cat also"]
+    texts = ["Ann agrees.", "Bob was here.", "Cat also."]
     for i, (binding, state) in enumerate(zip(people, states, strict=True)):
-        state["notes"] = texts[i]  # typed on the empty field, committed now
-        run(binding, state, {"notes"})
+        state["notes"] = texts[i]  # typed on the empty field (its page says so), committed now
+        binding.enter(state, EntryFacts(reported={"notes"}, typed_on={"notes": fingerprint("")}))
+        binding.exit(state, {})
         for other, other_state in zip(people, states, strict=True):
             if other is not binding:
                 other.mark_dirty({"notes"})
@@ -326,6 +328,25 @@ def test_two_people_typing_into_an_empty_field_both_keep_their_text() -> None:
     final = str(room.text("notes"))
     for text in texts:
         assert text in final
+
+
+def test_a_person_who_typed_on_the_newest_view_replaces_it() -> None:
+    """The same values as above, but B's page says B started typing on A's text (B saw it,
+    selected it and typed over it): B's text replaces A's."""
+    room = Room("r")
+    a, b = pair(room)
+    sa: dict[str, Any] = {}
+    sb: dict[str, Any] = {}
+    for binding, state in ((a, sa), (b, sb)):
+        run(binding, state, set(), {"notes": "text_area"})
+    sa["notes"] = "Ann agrees."
+    run(a, sa, {"notes"})
+    b.mark_dirty({"notes"})
+    run(b, sb, set())
+    sb["notes"] = "Bob was here."
+    b.enter(sb, EntryFacts(reported={"notes"}, typed_on={"notes": fingerprint("Ann agrees.")}))
+    b.exit(sb, {})
+    assert str(room.text("notes")) == "Bob was here."
 
 
 def test_an_older_value_chosen_again_alone_is_an_edit_not_an_echo() -> None:

@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..doc import Room
-from .edit_base import closest_list, text_base
+from .edit_base import closest_list, typed_base
 from .kinds import BridgeKind, classify, same
 
 log = logging.getLogger("crdt_sync.binding")
@@ -70,6 +70,8 @@ class EntryFacts:
         instantiated: Keys whose widgets an earlier block of this run already created:
             they show the room's value from the next run.
         fragment: The fragment running the block (None: the app).
+        typed_on: Key -> fingerprint of the text the person started typing on in that
+            field, as the page reported it (`typing_probe`).
     """
 
     reported: set[str] | None = None
@@ -79,6 +81,7 @@ class EntryFacts:
     unwritable: frozenset[str] = frozenset()
     instantiated: frozenset[str] = frozenset()
     fragment: str | None = None
+    typed_on: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +148,7 @@ class SessionBinding:
         self._entry_keys: set[str] = set()
         self._deferred: dict[str, Any] = {}
         self._behind = False
+        self._typed_on: Mapping[str, str] = {}
         self._lock = threading.RLock()  # one run at a time
         self._dirty_lock = threading.Lock()  # taken by other threads' observers: never nest
         room.undo_manager(session)  # before any change, so it tracks them all
@@ -190,6 +194,7 @@ class SessionBinding:
         if not isinstance(facts, EntryFacts):
             facts = EntryFacts(reported=facts)
         with self._lock:
+            self._typed_on = facts.typed_on
             edits = self._detect(state, facts)
             if edits:
                 log.debug(
@@ -321,7 +326,7 @@ class SessionBinding:
                 candidates = [*(v for v, _t in ks.superseded), ks.shown]
                 if ks.kind == "text":
                     new = "" if value is None else str(value)
-                    base = text_base(candidates, new)
+                    base = typed_base(candidates, new, self._typed_on.get(key))
                     self.room.text(ks.room_key).update(new, base=base)
                 elif ks.kind == "set":
                     new_items = list(value or [])

@@ -30,14 +30,55 @@ def _cost(changes: list[tuple[int, int, str]]) -> int:
     return sum(end - start + len(text) for start, end, text in changes)
 
 
+def fingerprint(text: str) -> str:
+    """``"<length>:<FNV-1a hash>"`` of ``text``'s UTF-16 code units, as the typing probe's
+    script computes it.
+
+    Args:
+        text: The text.
+    """
+    units = text.encode("utf-16-le")
+    h = 0x811C9DC5
+    for i in range(0, len(units), 2):
+        h ^= units[i] | (units[i + 1] << 8)
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return f"{len(units) // 2}:{h:x}"
+
+
+def typed_base(candidates: list[Any], value: str, typed_on: str | None) -> str:
+    """The text the person edited, from what their page reported (`typing_probe`).
+
+    Args:
+        candidates: The views the page was given, oldest first (the last is the newest).
+        value: What the page sent.
+        typed_on: The fingerprint of the text the person started typing on, if the page
+            reported one.
+
+    Returns:
+        The view with that fingerprint, unless what arrived after it is in ``value`` (the
+        field took the newer view after all); else `text_base`'s answer.
+    """
+    texts = [c for c in candidates if isinstance(c, str)]
+    if typed_on is not None and texts:
+        shown = texts[-1]
+        for view in reversed(texts):
+            if fingerprint(view) != typed_on:
+                continue
+            since = changed_ranges(view, shown)
+            if not any(text and text in value for _s, _e, text in since):
+                return view
+            break
+    return text_base(candidates, value)
+
+
 def text_base(candidates: list[Any], value: str) -> str:
     """The text the person edited: what their page showed when they started typing.
 
     Their page shows the newest value it was given, unless they were already typing in
     that field when it arrived (Streamlit keeps a field's unsent text). An older view is
     taken as the base when everything says the person typed on it: their text is closer
-    to it than to the newest view, lacks what arrived since, and their edit does not
-    touch what arrived. The newest such view wins; an empty field counts as a view too,
+    to it than to the newest view, lacks what arrived since, and their edit does not touch
+    what arrived. The newest such view wins; an empty field counts as a view too,
     so two people typing into an empty field both keep their text. Otherwise they edited
     what they saw.
     """

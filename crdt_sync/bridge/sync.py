@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from ..doc import Room, validate_room_name
-from . import runtime
+from . import runtime, typing_probe
 from .binding import PRIVATE_PREFIX, SHARED_PREFIX, EntryFacts, SessionBinding
 from .sessions import registry
 from .status import connection_warning
@@ -111,6 +111,8 @@ def sync(
     binding.fragments.add(runtime.fragment_id())
     held = runtime.held_keys()
     changed = runtime.changed_widgets()
+    typed = typing_probe.typed_on()
+    typed_keys = {k: typing_probe.css_key(k) for k in binding.shown_keys()}
     facts = EntryFacts(
         reported=runtime.reported_keys(),
         changed=None if changed is None else frozenset(changed),
@@ -119,8 +121,15 @@ def sync(
         unwritable=frozenset(_form_keys),
         instantiated=runtime.instantiated_keys(),
         fragment=runtime.fragment_id(),
+        typed_on={k: typed[css] for k, css in typed_keys.items() if css in typed},
     )
     binding.enter(state, facts)  # type: ignore[arg-type]
+    if (
+        runtime.fragment_id() is None
+        and typing_probe.KEY not in facts.instantiated
+        and not runtime.in_form()
+    ):
+        typing_probe.mount()  # once per run, outside fragments and forms
     if read_only:
         css_key = "crdt_ro_" + hashlib.sha1(room.encode()).hexdigest()[:10]
         st.html(READ_ONLY_CSS.format(key=css_key))

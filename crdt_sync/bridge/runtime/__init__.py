@@ -9,6 +9,7 @@ moves something, the bridge degrades (logged once) instead of breaking.
 """
 
 from .context import fragment_id as fragment_id
+from .context import in_form as in_form
 from .context import instantiated_keys as instantiated_keys
 from .context import is_development_mode as is_development_mode
 from .context import is_run_stopped as is_run_stopped

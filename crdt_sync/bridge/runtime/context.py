@@ -158,3 +158,15 @@ def instantiated_keys() -> frozenset[str]:
     except Exception as exc:
         warn_once("ScriptRunContext.shared", exc)
         return frozenset()
+
+
+def in_form() -> bool:
+    """Whether elements created now go into an ``st.form``."""
+    try:
+        import streamlit as st
+        from streamlit.elements.lib.form_utils import is_in_form
+
+        return bool(is_in_form(st._main._active_dg))
+    except Exception as exc:
+        warn_once("form_utils.is_in_form", exc)
+        return False
