@@ -87,8 +87,8 @@ def text_base(candidates: list[Any], value: str) -> str:
         return ""
     shown = texts[-1]
     for older in reversed(texts[:-1]):
-        if older == shown:
-            continue
+        if not older or older == shown:
+            continue  # values alone cannot tell typing into an empty field from replacing
         since = changed_ranges(older, shown)
         mine = changed_ranges(older, value)
         if (
