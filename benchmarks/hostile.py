@@ -211,6 +211,29 @@ def checkout(ref: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def facts() -> str:
+    """When, on what machine, with which versions (one line)."""
+    import datetime as dt
+    import os
+    import platform
+    from importlib.metadata import version
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    return (
+        f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
+        f"({cpu}), load average {os.getloadavg()[0]:.2f}; Python {platform.python_version()}, "
+        f"uvicorn {version('uvicorn')}, websockets {version('websockets')}, Streamlit "
+        f"{version('streamlit')}, pycrdt {version('pycrdt')}."
+    )
+
+
 def _mib(n: int) -> str:
     return f"{n / MiB:+.1f} MiB"
 
@@ -223,7 +246,7 @@ def section(
         "",
         f"`{command}`: server RSS growth (peak while the attack runs, then what stays after it)",
         f"of `crdt_sync.App` under uvicorn with the default `Limits`; before = commit `{ref}`.",
-        f"Target: every attack under {TARGET // MiB} MiB with the defaults.",
+        f"Target: every attack under {TARGET // MiB} MiB with the defaults. {facts()}",
         "",
         "| attack | before: peak / after it | after: peak / after it | what the server did |",
         "|---|---|---|---|",
