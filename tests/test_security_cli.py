@@ -127,3 +127,14 @@ def test_import_streams_a_pipe_and_stops_at_the_limit(tmp_path: Path) -> None:
     writer.join(10)
     assert done.returncode == 2
     assert b"is over 16777216 bytes" in done.stderr
+
+
+def test_validate_room_name_refuses_lone_surrogates() -> None:
+    """Issue 13.7: accepted, then the store could not encode the name."""
+    from crdt_sync.doc import validate_room_name
+
+    with pytest.raises(ValueError, match=r"lone surrogate '\\udcff'"):
+        validate_room_name("bad\udcffname")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        validate_room_name("\ud83d")  # half of an emoji
+    assert validate_room_name("ok \U0001f600") == "ok \U0001f600"  # a whole one is fine
