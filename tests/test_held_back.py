@@ -25,8 +25,8 @@ def writes(n: int, size: int = 10) -> list[bytes]:
     return updates
 
 
-def test_the_default_bound_is_16_mib() -> None:
-    assert DEFAULT_MAX_HELD_BACK_BYTES == 16 * 1024 * 1024
+def test_the_default_bound_is_8_mib() -> None:
+    assert DEFAULT_MAX_HELD_BACK_BYTES == 8 * 1024 * 1024
     assert HeldBack("plans").max_bytes == DEFAULT_MAX_HELD_BACK_BYTES
 
 

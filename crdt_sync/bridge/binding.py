@@ -46,6 +46,8 @@ PRIVATE_PREFIX = "private:"
 SHARED_PREFIX = "shared:"
 MAX_SUPERSEDED = 8
 _MISSING: Any = object()
+RESEND_FOR = 3.0
+"""Seconds a value given to a page is given again on every run until the page reports it."""
 ECHO_WINDOW = 1.5
 """Seconds after a page was given a new value during which the page may still send the
 value it showed before (its request was on the way, or it had not rendered yet). Later,
@@ -94,9 +96,11 @@ class KeyState:
         shown: The value this session's page was last given.
         superseded: Values the page was given before ``shown`` and may still display,
             each with the time it was superseded.
-        confirmed: The browser reported ``shown`` back since it was given it. Until then
-            every run gives it again: a widget that mounts late (a cold page loading its
-            code) takes its value from the run it mounts in, and would show its default.
+        resend_until: Until when (``time.monotonic()``) every run gives the page ``shown``
+            again, unless the browser reported it back or its person types in the field: a
+            widget that mounts late (a cold page loading its code) takes its value from the
+            run it mounts in, and would show its default. Bounded (`RESEND_FOR`), since
+            giving a field its value again while someone types in it can reset the field.
         owner: The fragment whose block created the widget (None: the app; unknown until
             created). A fragment's own reruns show only its widgets' keys.
     """
@@ -105,8 +109,12 @@ class KeyState:
     kind: BridgeKind
     shown: Any
     superseded: list[tuple[Any, float]] = field(default_factory=list)
-    confirmed: bool = True
+    resend_until: float = 0.0
     owner: Any = _MISSING
+
+    def resending(self, now: float) -> bool:
+        """Whether runs still give the page ``shown`` again (see ``resend_until``)."""
+        return now < self.resend_until
 
     def show(self, value: Any, displayed: Any = _MISSING) -> None:
         now = time.monotonic()
@@ -301,7 +309,7 @@ class SessionBinding:
             if same(value, ks.shown):
                 if facts.reported is None or key in facts.reported:
                     ks.superseded.clear()  # the page shows what it was given
-                    ks.confirmed = True
+                    ks.resend_until = 0.0
                 continue
             if key in facts.code_set:
                 # The app's own code set it: this person's change, unless it put a default
@@ -342,7 +350,7 @@ class SessionBinding:
                     self.room[ks.room_key] = value
                 # The page shows what it sent; older views are gone from it.
                 ks.superseded.clear()
-                ks.confirmed = True
+                ks.resend_until = 0.0
                 ks.shown = value
 
     def _read(self, room_key: str, kind: str) -> Any:
@@ -370,12 +378,16 @@ class SessionBinding:
             dirty |= set(self.room.kinds())
             self._first = False
         dirty |= {self.keys[k].room_key for k in edits}
+        now = time.monotonic()
+        for key in facts.typed_on:  # its person types in it: the field is on the page
+            if key in self.keys:
+                self.keys[key].resend_until = 0.0
         if not widgets_created:
             # A key the session lost or holds differently (e.g. it was on another page of
             # a multipage app meanwhile) is shown again, even if the room did not change.
             for key, held in self.keys.items():
                 if key not in self.skipped and (
-                    not held.confirmed or key not in state or not same(state[key], held.shown)
+                    held.resending(now) or key not in state or not same(state[key], held.shown)
                 ):
                     dirty.add(held.room_key)
         for room_key in dirty:
@@ -403,7 +415,7 @@ class SessionBinding:
             if not widgets_created and (elsewhere or key in facts.instantiated):
                 # Another block shows it: a block of another fragment, or an earlier block
                 # of this run that already made its widget (it shows the room next run).
-                if not same(current, value) or not ks.confirmed:
+                if not same(current, value) or ks.resending(now):
                     later.add(room_key)
                     behind |= key in facts.instantiated
                 continue
@@ -414,12 +426,14 @@ class SessionBinding:
                     behind = True
                 ks.show(current)
                 continue
-            if not same(current, value) or not ks.confirmed:
+            changed = not same(current, value)
+            if changed or ks.resending(now):
                 if key in facts.unwritable:
                     self._deferred[key] = value
                 else:
                     state[key] = value
-                ks.confirmed = False
+                if changed:
+                    ks.resend_until = now + RESEND_FOR
             ks.show(value, current)
         if later:
             self.mark_dirty(later)

@@ -21,7 +21,7 @@ from .types import Origin, Update
 
 log = logging.getLogger("crdt_sync.room")
 
-DEFAULT_MAX_HELD_BACK_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_HELD_BACK_BYTES = 8 * 1024 * 1024
 """Bytes of held-back updates one room keeps, by default."""
 
 ENTRY_OVERHEAD = 256
