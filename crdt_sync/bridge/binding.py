@@ -415,7 +415,7 @@ class SessionBinding:
             if not widgets_created and (elsewhere or key in facts.instantiated):
                 # Another block shows it: a block of another fragment, or an earlier block
                 # of this run that already made its widget (it shows the room next run).
-                if not same(current, value) or ks.resending(now):
+                if not same(current, value):
                     later.add(room_key)
                     behind |= key in facts.instantiated
                 continue
