@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -40,6 +41,18 @@ class BlockSites:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sites: dict[tuple[str, str], _Site] = {}
+        self._left: dict[str, dict[str, Any]] = {}  # session -> widget key -> its default
+
+    def note_left(self, session: str, defaults: dict[str, Any]) -> None:
+        """The keys a moved block left behind, with their widgets' defaults (until
+        `take_left` in the run that starts over)."""
+        with self._lock:
+            self._left[session] = defaults
+
+    def take_left(self, session: str) -> dict[str, Any]:
+        """What `note_left` recorded for ``session`` (once)."""
+        with self._lock:
+            return self._left.pop(session, {})
 
     def enter(self, session: str, site: str, room: str, run: int | None) -> Move | None:
         """Record that ``site`` is entered for ``room`` in run ``run`` of ``session``.
@@ -78,6 +91,7 @@ class BlockSites:
         with self._lock:
             for key in [k for k in self._sites if k[0] == session]:
                 del self._sites[key]
+            self._left.pop(session, None)
 
     def __len__(self) -> int:
         with self._lock:

@@ -105,7 +105,11 @@ def sync(
     site = _call_site()
     moved = registry.enter_site(session, site, room, runtime.run_number())
     if moved is not None:
-        _clear(state, set(moved.keys))  # the block moved to another room: its values leave
+        # The block moved to another room: the old room's values leave the session, and
+        # the run starts over, so the app puts its defaults in place as on a first visit.
+        _forget(state, session, set(moved.keys))
+        runtime.rerun_now()
+    _reset_forgotten(state, session)
     binding = registry.bind(session, room, private_by_default=private_by_default)
     binding.read_only = read_only
     binding.fragments.add(runtime.fragment_id())
@@ -180,19 +184,24 @@ def _call_site() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-def _clear(state: Any, keys: set[str]) -> None:
-    """Take values of a room the page no longer shows out of the session.
-
-    A widget is given its default (so the browser shows it too); a plain value is removed.
-    """
+def _forget(state: Any, session: str, keys: set[str]) -> None:
+    """Take the values of a room the page no longer shows out of the session."""
+    defaults: dict[str, Any] = {}
     for key in keys:
-        if key not in state:
-            continue
-        default = runtime.widget_default(key)
+        default = runtime.widget_default(key)  # before del: it forgets the widget too
         if runtime.has_default(default):
-            state[key] = default
-        else:
+            defaults[key] = default
+        if key in state:
             del state[key]
+    registry.sites.note_left(session, defaults)
+
+
+def _reset_forgotten(state: Any, session: str) -> None:
+    """In the run after `_forget`: a widget the app gave no value again is given its own
+    default, so the browser (which still holds the old room's value) shows it too."""
+    for key, default in registry.sites.take_left(session).items():
+        if key not in state:  # else the app put its default in place: the widget shows it
+            state[key] = default
 
 
 POLL_SECONDS = 1.0

@@ -229,3 +229,28 @@ def test_migrated_server_state_chat_keeps_every_message(open_session, example) -
 
 def _said(page: Page) -> list[str]:
     return [t for t in markdown_texts(page) if " says " in t]
+
+
+def test_filters_reset_by_anyone_and_teams_kept_apart(open_session, example) -> None:
+    """examples/filters.py: defaults in session state, a Reset callback, a team picked in
+    a selectbox (issue 12 cases 1, 2 and 11, in the example users copy)."""
+    from .helpers import selectbox_choose
+
+    server = example("filters")
+    a, b = open_session(server.url), open_session(server.url)
+    wait_for_text(a, "Team red: level 50 in North")
+    set_slider(a, "Level", 70)
+    wait_for_text(b, "Team red: level 70 in North")
+    button(b, "Reset filters").click()
+    for page in (a, b):
+        wait_for_text(page, "Team red: level 50 in North")
+    set_slider(b, "Level", 30)
+    wait_for_text(a, "Team red: level 30 in North")
+    selectbox_choose(b, "Team", "blue")
+    wait_for_text(b, "Team blue: level 50 in North")  # red's 30 stays in red
+    set_slider(b, "Level", 80)
+    wait_for_text(b, "Team blue: level 80 in North")
+    assert slider_value(a, "Level") == "30"
+    newcomer = open_session(server.url)
+    wait_for_text(newcomer, "Team red: level 30 in North")
+    _clean(server, a, b, newcomer)
