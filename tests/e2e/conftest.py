@@ -27,6 +27,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from .helpers import TIMEOUT, OpenSession, init_script, track_session, wait_idle
+from .helpers_patterns import PatternApps
 from .server import CHROMIUM, CHROMIUM_ARGS, StreamlitAppFactory
 
 VIEWPORT: ViewportSize = {"width": 900, "height": 1000}
@@ -142,3 +143,11 @@ def open_session(browser: Browser) -> Iterator[OpenSession]:
     for context in contexts:
         with contextlib.suppress(PlaywrightError):  # e.g. browser already gone
             context.close()  # no-op if close_session() already closed it
+
+
+@pytest.fixture(scope="module")
+def apps(
+    streamlit_app_module: StreamlitAppFactory, tmp_path_factory: pytest.TempPathFactory
+) -> PatternApps:
+    """The pattern catalogue's apps: one server per app, one store per test module."""
+    return PatternApps(streamlit_app_module, tmp_path_factory.mktemp("store"))

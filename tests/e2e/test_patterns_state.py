@@ -33,16 +33,8 @@ from .helpers_patterns import (
     person,
     shows,
 )
-from .server import StreamlitAppFactory
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def apps(
-    streamlit_app_module: StreamlitAppFactory, tmp_path_factory: pytest.TempPathFactory
-) -> PatternApps:
-    return PatternApps(streamlit_app_module, tmp_path_factory.mktemp("store"))
 
 
 # ------------------------------------------------------------------ 1. reset callback

@@ -12,7 +12,6 @@ from playwright.sync_api import Page
 from .helpers import TIMEOUT, run_tracker, text_area, wait_idle
 from .helpers_chat import wait_until
 from .helpers_patterns import PatternApps, fresh_room, no_exceptions, person
-from .server import StreamlitAppFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -26,13 +25,6 @@ with crdt_sync.sync(room):
     notes = st.text_area("Notes", key="notes")
 st.caption(f"{len(notes)} characters")
 """
-
-
-@pytest.fixture(scope="module")
-def apps(
-    streamlit_app_module: StreamlitAppFactory, tmp_path_factory: pytest.TempPathFactory
-) -> PatternApps:
-    return PatternApps(streamlit_app_module, tmp_path_factory.mktemp("store"))
 
 
 def _notes(page: Page) -> str:
