@@ -321,7 +321,9 @@ class RoomChannel:
                 state = self.awareness.states.get(client)
                 if isinstance(state, dict) and state.get("streamlit"):
                     continue  # a Streamlit page's cursor: that person is a member already
-                registry.set_external(self.name, f"{EXTERNAL_PREFIX}{client}", display_name(state))
+                registry.set_external(
+                    self.name, f"{EXTERNAL_PREFIX}{client}", display_name(state), kind="yjs"
+                )
             for client in changes["removed"]:
                 registry.remove_external(self.name, f"{EXTERNAL_PREFIX}{client}")
 
@@ -339,7 +341,7 @@ class RoomChannel:
         wanted = {
             session_client_id(m.session): {"user": {"name": m.label}, "streamlit": True}
             for m in registry.members(self.name)
-            if not m.session.startswith(EXTERNAL_PREFIX)
+            if m.kind == "session"
         }
         renew = time.monotonic() - self._renewed >= RENEW_EVERY
         if renew:
