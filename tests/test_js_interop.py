@@ -17,7 +17,6 @@ run with plain ``node`` against the pinned ``yjs`` of ``tests/js/package-lock.js
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 
 import anyio
 import pytest
+from own_loop import run_on_own_loop
 from pycrdt import Array, Doc, Map, Provider, Text, get_state
 
 NODE = shutil.which("node")
@@ -427,24 +427,8 @@ def anyio_backend() -> str:
 
 
 def test_y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_path: Path) -> None:
-    """Runs the async body on a loop of its own thread: the browser tests' Playwright
-    driver keeps an event loop running on the main thread for the whole session."""
-    import threading
-
-    failure: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            asyncio.run(_y_websocket_client_syncs_with_pycrdt_provider(js, tmp_path))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join(timeout=120)
-    assert not thread.is_alive(), "the websocket exchange hung"
-    if failure:
-        raise failure[0]
+    """Runs the async body on a loop of its own thread (`own_loop`)."""
+    run_on_own_loop(lambda: _y_websocket_client_syncs_with_pycrdt_provider(js, tmp_path))
 
 
 async def _y_websocket_client_syncs_with_pycrdt_provider(js: JsTool, tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -87,11 +87,26 @@ def test_inspect_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
     assert sorted(json.loads(raw)["keys"]) == sorted(keys)  # the JSON still says it exactly
 
 
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(done.returncode)\n"
+)
+
+
 def _peak_rss_of(*args: str) -> tuple[subprocess.CompletedProcess[bytes], int]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = run(*args)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done, max(after, before) * 1024
+    """Run the CLI and measure its own peak RSS (a wrapper process has only it as child:
+    this process's RUSAGE_CHILDREN would count every server the test session started)."""
+    report = Path(tempfile.mkdtemp()) / "maxrss"
+    env = {k: v for k, v in os.environ.items() if k != "CRDT_SYNC_STORE"}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(report), *COMMAND, *args],
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+    return done, int(report.read_text()) * 1024
 
 
 def test_import_checks_the_size_before_reading(tmp_path: Path) -> None:

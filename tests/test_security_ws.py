@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from own_loop import run_on_own_loop
 from security_helpers import (
     SYNC_STEP1_EMPTY,
     HostileServer,
@@ -277,4 +278,4 @@ def test_the_send_queue_is_bounded_in_bytes_not_frames() -> None:
         assert sock.closed is not None and sock.closed[0] == 4503
         assert sock.sent == [5 * MiB]  # nothing more was sent to it
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario)
