@@ -13,7 +13,6 @@ from .context import in_form as in_form
 from .context import instantiated_keys as instantiated_keys
 from .context import is_development_mode as is_development_mode
 from .context import is_run_stopped as is_run_stopped
-from .context import page_script_hash as page_script_hash
 from .context import rerun_now as rerun_now
 from .context import run_number as run_number
 from .context import session_id as session_id
@@ -21,9 +20,7 @@ from .context import value_assignment_key as value_assignment_key
 from .elements import ElementWatch as ElementWatch
 from .elements import KeylessWidget as KeylessWidget
 from .elements import watch_elements as watch_elements
-from .patches import guard_stopped_runs as guard_stopped_runs
 from .patches import install_patches as install_patches
-from .patches import keep_clicks as keep_clicks
 from .patches import silence_value_warning as silence_value_warning
 from .scheduler import HOLD_MAX as HOLD_MAX
 from .scheduler import MID_RUN_RETRY as MID_RUN_RETRY

@@ -80,12 +80,6 @@ def run_number() -> int | None:
         return int(number)
 
 
-def page_script_hash() -> str | None:
-    """The hash of the page (of a multipage app) this run renders."""
-    ctx = script_ctx()
-    return None if ctx is None else str(getattr(ctx, "page_script_hash", "") or "")
-
-
 def is_run_stopped(exc: BaseException) -> bool:
     """Whether ``exc`` is Streamlit stopping this run (a newer run replaces it).
 
