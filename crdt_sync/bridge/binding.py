@@ -33,103 +33,20 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..doc import Room
 from .edit_base import closest_list, typed_base
-from .kinds import BridgeKind, classify, same
+from .facts import EntryFacts as EntryFacts
+from .key_state import ECHO_WINDOW as ECHO_WINDOW
+from .key_state import MISSING as _MISSING
+from .key_state import RESEND_FOR, KeyState
+from .kinds import classify, same
 
 log = logging.getLogger("crdt_sync.binding")
 
 PRIVATE_PREFIX = "private:"
 SHARED_PREFIX = "shared:"
-MAX_SUPERSEDED = 8
-_MISSING: Any = object()
-RESEND_FOR = 3.0
-"""Seconds a value given to a page is given again on every run until the page reports it."""
-ECHO_WINDOW = 1.5
-"""Seconds after a page was given a new value during which the page may still send the
-value it showed before (its request was on the way, or it had not rendered yet). Later,
-the old value coming back is a person choosing it again."""
-
-
-@dataclass(frozen=True)
-class EntryFacts:
-    """What Streamlit knows about this run when a block is entered.
-
-    Attributes:
-        reported: Keys whose value the browser sent with this run (None: unknown, every
-            value counts as sent).
-        changed: Keys (or ids of keyless widgets and buttons) the browser changed with
-            this run's request (None: unknown). An older value re-sent alongside nothing
-            else is the person choosing it again, not an echo.
-        code_set: Keys the app's own code set in this run before the block (callbacks,
-            the script body).
-        held: Keys the session held when the run began (None: unknown).
-        unwritable: Keys Streamlit forbids setting before the block (a form shares the
-            key): their value is put in place when the form has been created.
-        instantiated: Keys whose widgets an earlier block of this run already created:
-            they show the room's value from the next run.
-        fragment: The fragment running the block (None: the app).
-        typed_on: Key -> fingerprint of the text the person started typing on in that
-            field, as the page reported it (`typing_probe`).
-    """
-
-    reported: set[str] | None = None
-    changed: frozenset[str] | None = None
-    code_set: frozenset[str] = frozenset()
-    held: frozenset[str] | None = None
-    unwritable: frozenset[str] = frozenset()
-    instantiated: frozenset[str] = frozenset()
-    fragment: str | None = None
-    typed_on: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class KeyState:
-    """What one synced key of one session looks like.
-
-    Attributes:
-        room_key: The key in the room.
-        kind: How it merges.
-        shown: The value this session's page was last given.
-        superseded: Values the page was given before ``shown`` and may still display,
-            each with the time it was superseded.
-        resend_until: Until when (``time.monotonic()``) every run gives the page ``shown``
-            again, unless the browser reported it back or its person types in the field: a
-            widget that mounts late (a cold page loading its code) takes its value from the
-            run it mounts in, and would show its default. Bounded (`RESEND_FOR`), since
-            giving a field its value again while someone types in it can reset the field.
-        owner: The fragment whose block created the widget (None: the app; unknown until
-            created). A fragment's own reruns show only its widgets' keys.
-    """
-
-    room_key: str
-    kind: BridgeKind
-    shown: Any
-    superseded: list[tuple[Any, float]] = field(default_factory=list)
-    resend_until: float = 0.0
-    owner: Any = _MISSING
-
-    def resending(self, now: float) -> bool:
-        """Whether runs still give the page ``shown`` again (see ``resend_until``)."""
-        return now < self.resend_until
-
-    def show(self, value: Any, displayed: Any = _MISSING) -> None:
-        now = time.monotonic()
-        for old in (self.shown, displayed):
-            known = any(same(old, s) for s, _t in self.superseded)
-            if old is not _MISSING and not same(old, value) and not known:
-                self.superseded.append((old, now))
-        del self.superseded[:-MAX_SUPERSEDED]
-        self.shown = value
-
-    def older_views(self, now: float) -> list[Any]:
-        """Values the page may still display besides ``shown`` (oldest first)."""
-        if self.kind == "text":  # an unsent text stays on the page until it is sent
-            return [v for v, _t in self.superseded]
-        return [v for v, t in self.superseded if now - t < ECHO_WINDOW]
 
 
 class SessionBinding:

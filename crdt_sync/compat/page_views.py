@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..bridge.binding import ECHO_WINDOW
+from ..bridge.key_state import ECHO_WINDOW
 from ..doc import codec
 
 _NOTHING: Any = object()

@@ -9,8 +9,8 @@ from .errors import StoreError as StoreError
 from .files import export_file as export_file
 from .files import import_file as import_file
 from .hub import Hub as Hub
+from .memory_store import MemoryStore as MemoryStore
 from .room import Room as Room
-from .store import MemoryStore as MemoryStore
 from .store import UpdateStore as UpdateStore
 from .text_edits import TextEdit as TextEdit
 from .types import RoomEvent as RoomEvent

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .diskcache_store import DiskCacheStore
-from .store import MemoryStore, UpdateStore
+from .memory_store import MemoryStore
+from .store import UpdateStore
 
 DEFAULT_STORE = "diskcache:.crdt_sync"
 ENV_VAR = "CRDT_SYNC_STORE"
