@@ -234,7 +234,9 @@ class SessionBinding:
                 if facts.held is None or key in facts.held:
                     edits[key] = value
                 continue
-            alone = facts.changed is not None and not (facts.changed - {key})
+            # The request changed this widget and nothing else: the person chose it. (No
+            # request, a pushed run: a value carried over from an earlier one is no choice.)
+            alone = facts.changed == frozenset({key})
             if not alone and any(same(value, old) for old in ks.older_views(now)):
                 # An older view of this page: an echo if the browser sent it, else carried
                 # over in the session from before it was shown the current value. Either
@@ -296,15 +298,17 @@ class SessionBinding:
             self._first = False
         dirty |= {self.keys[k].room_key for k in edits}
         now = time.monotonic()
-        for key in facts.typed_on:  # its person types in it: the field is on the page
-            if key in self.keys:
-                self.keys[key].resend_until = 0.0
+
+        def again(key: str, held: KeyState) -> bool:
+            # Given again, unless its person is typing in it (that can reset the field).
+            return held.resending(now) and key not in facts.typed_on
+
         if not widgets_created:
             # A key the session lost or holds differently (e.g. it was on another page of
             # a multipage app meanwhile) is shown again, even if the room did not change.
             for key, held in self.keys.items():
                 if key not in self.skipped and (
-                    held.resending(now) or key not in state or not same(state[key], held.shown)
+                    again(key, held) or key not in state or not same(state[key], held.shown)
                 ):
                     dirty.add(held.room_key)
         for room_key in dirty:
@@ -344,7 +348,7 @@ class SessionBinding:
                 ks.show(current)
                 continue
             changed = not same(current, value)
-            if changed or ks.resending(now):
+            if changed or again(key, ks):
                 if key in facts.unwritable:
                     self._deferred[key] = value
                 else:

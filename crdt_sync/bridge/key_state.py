@@ -34,7 +34,8 @@ class KeyState:
         superseded: Values the page was given before ``shown`` and may still display,
             each with the time it was superseded.
         resend_until: Until when (``time.monotonic()``) every run gives the page ``shown``
-            again, unless the browser reported it back or its person types in the field: a
+            again, unless the browser reported it back (not while its person types in the
+            field): a
             widget that mounts late (a cold page loading its code) takes its value from the
             run it mounts in, and would show its default. Bounded (`RESEND_FOR`), since
             giving a field its value again while someone types in it can reset the field.
