@@ -74,6 +74,9 @@ class SessionBinding:
         self._deferred: dict[str, Any] = {}
         self._behind = False
         self._typed_on: Mapping[str, str] = {}
+        # key -> the typing probe's fingerprint when that text was committed: the same
+        # fingerprint reported later means the person is no longer typing in it.
+        self._committed: dict[str, str] = {}
         self._lock = threading.RLock()  # one run at a time
         self._dirty_lock = threading.Lock()  # taken by other threads' observers: never nest
         room.undo_manager(session)  # before any change, so it tracks them all
@@ -253,7 +256,10 @@ class SessionBinding:
                 candidates = [*(v for v, _t in ks.superseded), ks.shown]
                 if ks.kind == "text":
                     new = "" if value is None else str(value)
-                    base = typed_base(candidates, new, self._typed_on.get(key))
+                    typed_on = self._typed_on.get(key)
+                    base = typed_base(candidates, new, typed_on)
+                    if typed_on is not None:
+                        self._committed[key] = typed_on
                     self.room.text(ks.room_key).update(new, base=base)
                 elif ks.kind == "set":
                     new_items = list(value or [])
@@ -301,7 +307,8 @@ class SessionBinding:
 
         def again(key: str, held: KeyState) -> bool:
             # Given again, unless its person is typing in it (that can reset the field).
-            return held.resending(now) and key not in facts.typed_on
+            typing = key in facts.typed_on and facts.typed_on[key] != self._committed.get(key)
+            return held.resending(now) and not typing
 
         if not widgets_created:
             # A key the session lost or holds differently (e.g. it was on another page of

@@ -5,8 +5,7 @@
 // older view than the one the server gave last. At the first keystroke after focusing or
 // committing a shared text field, this reports a fingerprint (length and FNV-1a hash of
 // the UTF-16 code units) of the text the field held just before it: the server applies
-// the edit from that view, and what arrived meanwhile is kept. The report lists the fields
-// being typed in now; a field leaves it when its text is committed.
+// the edit from that view, and what arrived meanwhile is kept.
 const FIELDS = '[data-testid="stTextInput"] input, [data-testid="stTextArea"] textarea';
 
 function fingerprint(text) {
@@ -41,20 +40,8 @@ export default function (component) {
     probe.bases = { ...probe.bases, [key]: fingerprint(el.value) };
     probe.send("bases", probe.bases);
   }, true);
-  // A commit ends the typing: the report drops the field a moment later (after the
-  // commit's own request, which carries the fingerprint the server needs for it).
   const done = (event) => {
-    const el = event.target;
-    if (!isField(el) || !probe.typing.has(el)) return;
-    probe.typing.delete(el);
-    const key = keyOf(el);
-    if (key === null) return;
-    setTimeout(() => {
-      if (probe.typing.has(el) || !(key in probe.bases)) return;
-      const { [key]: _committed, ...rest } = probe.bases;
-      probe.bases = rest;
-      if (probe.send) probe.send("bases", probe.bases);
-    }, 100);
+    if (isField(event.target)) probe.typing.delete(event.target);
   };
   document.addEventListener("keydown", (event) => {
     const el = event.target;

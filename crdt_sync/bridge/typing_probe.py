@@ -67,8 +67,8 @@ def _ignore() -> None:
 
 
 def typed_on() -> dict[str, str]:
-    """What the page last reported: CSS key of a text field its person is typing in (text
-    not committed yet) -> fingerprint of the text they started typing on."""
+    """What the page last reported: CSS key of a text field -> fingerprint of the text the
+    person started typing on (empty before any report)."""
     state = st.session_state.get(KEY)
     bases = state.get("bases") if isinstance(state, Mapping) else None
     if not isinstance(bases, Mapping):

@@ -25,6 +25,7 @@ from .helpers import (
     text_input,
     type_and_commit,
     wait_for_text,
+    wait_idle,
 )
 from .helpers_chat import (
     at_once,
@@ -244,6 +245,7 @@ def test_filters_reset_by_anyone_and_teams_kept_apart(open_session, example) -> 
     button(b, "Reset filters").click()
     for page in (a, b):
         wait_for_text(page, "Team red: level 50 in North")
+        wait_idle(page)
     set_slider(b, "Level", 30)
     wait_for_text(a, "Team red: level 30 in North")
     selectbox_choose(b, "Team", "blue")
