@@ -10,7 +10,7 @@ origin_allowed("http://localhost:8501", host="localhost:8501", allowed=())  # Tr
 origin_allowed(None, host="localhost:8501", allowed=())  # True: not a browser
 ```
 
-By default the rules are Streamlit's (those of its own ``/_stcore/stream``): the app's
+By default the rules are Streamlit's (those of its own websocket stream): the app's
 own origin, plus ``server.corsAllowedOrigins`` while ``server.enableCORS`` is on; any origin
 once it is off. ``server.allowedHosts``, when set, limits the ``Host`` header as well
 (against DNS rebinding). Unlike Streamlit, other ports of ``localhost`` are not trusted.
