@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import inspect
 from typing import Any
 
 import pytest
@@ -379,3 +381,98 @@ def test_table_concurrent_row_adds_agree_on_order() -> None:
     a.table("t").add_row({"v": "c"}, row_id="c")
     sync(a, b)
     assert list(b.table("t")) == ["a", "b", "c"]
+
+
+# ------------------------------------------------------------- reads and writes, tracked
+
+
+def _view_classes() -> dict[str, ast.ClassDef]:
+    import crdt_sync.doc.table as table_module
+    import crdt_sync.doc.values as values_module
+
+    found = {}
+    for module in (values_module, table_module):
+        tree = ast.parse(inspect.getsource(module))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and b.id == "ValueView" for b in node.bases
+            ):
+                found[node.name] = node
+    return found
+
+
+def _is_self_attr(node: ast.AST, *names: str) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in names
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
+
+
+def test_every_container_method_touches_its_root_only_inside_reading_or_writing() -> None:
+    """A container method that reads its pycrdt root outside ``self._reading()`` would
+    escape `shared_state`'s read tracking (and the room's lock); one that writes outside
+    ``self._writing()`` would lose the session's origin. New methods included."""
+    classes = _view_classes()
+    assert {"Text", "Counter", "List", "Set", "Table"} <= set(classes)
+    escaped = []
+    for cls in classes.values():
+        for func in [n for n in cls.body if isinstance(n, ast.FunctionDef)]:
+            guarded: set[int] = set()
+            for with_node in [n for n in ast.walk(func) if isinstance(n, ast.With)]:
+                if any(
+                    isinstance(item.context_expr, ast.Call)
+                    and _is_self_attr(item.context_expr.func, "_reading", "_writing")
+                    for item in with_node.items
+                ):
+                    guarded |= {id(n) for n in ast.walk(with_node)}
+            for node in ast.walk(func):
+                if _is_self_attr(node, "_root") and id(node) not in guarded:
+                    escaped.append(f"{cls.name}.{func.name}")
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("lock", "transaction")
+                    and _is_self_attr(node.value, "room")
+                ):
+                    escaped.append(f"{cls.name}.{func.name} uses room.{node.attr}")
+    assert escaped == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "read", "write"),
+    [
+        ("text", str, lambda v: v.insert(0, "x")),
+        ("counter", lambda v: v.value, lambda v: v.increment()),
+        ("list", list, lambda v: v.append(1)),
+        ("set", lambda v: 1 in v, lambda v: v.add(1)),
+        ("table", lambda v: v.rows(), lambda v: v.add_row({"a": 1})),
+    ],
+)
+def test_a_tracked_view_reports_its_reads_and_writes_with_its_origin(
+    kind: str, read: Any, write: Any
+) -> None:
+    room = Room("r")
+    seen: list[str] = []
+    origins: list[object] = []
+    room.observe(lambda event: origins.append(event.origin))
+    view = getattr(room, kind)("k").tracked(reader=seen.append, origin=lambda: "ann")
+    origins.clear()  # creating the container
+    write(view)
+    assert origins == ["ann"]
+    seen.clear()
+    read(view)
+    assert seen and set(seen) == {"k"}
+
+
+def test_an_explicit_origin_wins_over_the_views_default_in_nested_writes() -> None:
+    room = Room("r")
+    origins: list[object] = []
+    room.observe(lambda event: origins.append(event.origin))
+    tags = room.set("tags").tracked(reader=None, origin=lambda: "ann")
+    table = room.table("t").tracked(reader=None, origin=lambda: "ann")
+    origins.clear()  # creating the containers
+    tags.update(["a", "b"], origin="bob")  # adds each inside bob's transaction
+    row = table.add_row({"a": 1})
+    table.update_row(row, {"a": 2, "b": 3}, origin="bob")
+    assert origins == ["bob", "ann", "bob"]

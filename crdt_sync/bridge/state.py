@@ -27,9 +27,9 @@ from __future__ import annotations
 import builtins
 import functools
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from ..doc import Counter, List, Room, Set, Table, Text, codec, validate_room_name
 from ..doc.types import Origin
@@ -37,9 +37,6 @@ from . import config, runtime
 from .frozen import freeze
 from .sessions import registry
 from .watch import QuietOrigin
-
-T = TypeVar("T")
-
 
 # ---------------------------------------------------------------------- no_rerun
 
@@ -115,75 +112,10 @@ def force_rerun(room: str, key: str | None = None) -> int:
 # ---------------------------------------------------------------------- containers
 
 
-def _note_read(room: Room, key: str) -> None:
+def _note_read(room_name: str, key: str) -> None:
     session = runtime.session_id()
     if session is not None:
-        registry.watch(session, room.name, (key,), fragment=runtime.fragment_id())
-
-
-def _reading(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def read(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _note_read(self.room, self.key)
-        return method(self, *args, **kwargs)
-
-    return read
-
-
-def _writing(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("origin") is not None:
-            return method(self, *args, **kwargs)
-        with self.room.transaction(origin=current_origin()):
-            return method(self, *args, **kwargs)
-
-    return write
-
-
-def _session_type(base: type[T], reads: tuple[str, ...], writes: tuple[str, ...]) -> type[T]:
-    """``base`` whose reads are recorded and whose changes carry this session's origin."""
-    namespace: dict[str, Any] = {"__doc__": base.__doc__, "__module__": base.__module__}
-    for name in reads:
-        attr = getattr(base, name)
-        if isinstance(attr, property):
-            assert attr.fget is not None
-            namespace[name] = property(_reading(attr.fget), doc=attr.__doc__)
-        else:
-            namespace[name] = _reading(attr)
-    for name in writes:
-        namespace[name] = _writing(getattr(base, name))
-    if "__eq__" in namespace:
-        namespace["__hash__"] = None
-    return cast("type[T]", type(base.__name__, (base,), namespace))
-
-
-_SessionText = _session_type(
-    Text, ("__str__", "__len__", "__eq__"), ("insert", "delete", "update", "apply")
-)
-_SessionCounter = _session_type(Counter, ("value", "__int__"), ("increment", "decrement"))
-_SessionList = _session_type(
-    List,
-    ("__len__", "__getitem__", "__iter__", "to_list"),
-    ("append", "extend", "insert", "pop", "clear", "__setitem__", "__delitem__"),
-)
-_SessionSet = _session_type(
-    Set,
-    ("__contains__", "__iter__", "__len__", "to_list"),
-    ("add", "update", "discard", "remove"),
-)
-_SessionTable = _session_type(
-    Table,
-    ("rows", "columns", "get_cell", "__contains__", "__iter__", "__len__"),
-    ("add_row", "set_cell", "update_row", "delete_row"),
-)
-_SESSION_TYPES: dict[str, type[Any]] = {
-    "text": _SessionText,
-    "counter": _SessionCounter,
-    "list": _SessionList,
-    "set": _SessionSet,
-    "table": _SessionTable,
-}
+        registry.watch(session, room_name, (key,), fragment=runtime.fragment_id())
 
 
 # ---------------------------------------------------------------------- shared_state
@@ -309,7 +241,11 @@ class SharedState(MutableMapping[str, Any]):
         room = self._room()  # reading its content (len, iteration, value...) is the read
         with room.transaction(origin=current_origin()):  # creating it is a change too
             engine = getattr(room, kind)(key)
-        return _SESSION_TYPES[kind](room, key, engine._root)
+        # The engine tells which reads happen (the session that reads is looked up at the
+        # time of the read: one container may be kept and used by every session).
+        return engine.tracked(
+            reader=functools.partial(_note_read, room.name), origin=current_origin
+        )
 
     def text(self, key: str) -> Text:
         """The collaborative text under ``key``: concurrent edits merge character-wise."""
