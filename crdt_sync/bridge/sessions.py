@@ -21,7 +21,7 @@ from functools import partial
 from typing import Literal
 
 from ..doc import Room, RoomEvent
-from . import config, remote_presence, runtime
+from . import authorship, config, remote_presence, runtime
 from .binding import SessionBinding
 from .sites import BlockSites, Move
 from .watch import Fragments, QuietOrigin, Watch
@@ -100,6 +100,7 @@ class Registry:
             self._current[session] = room_name
             others = self._join(session, room_name, room)
         runtime.on_session_end(session, self.leave_all)
+        authorship.note_login(session)  # history names its changes after the login, if any
         for other in others:  # their presence lists show the newcomer
             runtime.scheduler.push(other, self._fragments(other, room_name))
         return binding
@@ -141,6 +142,7 @@ class Registry:
         watch.read(keys, everything=everything, fragment=fragment)
         if others is not None:
             runtime.on_session_end(session, self.leave_all)
+            authorship.note_login(session)
             for other in others:  # their presence lists show the newcomer
                 runtime.scheduler.push(other, self._fragments(other, room_name))
         return watch.room

@@ -27,6 +27,11 @@ class QuietOrigin(NamedTuple):
 
     session: str | None
 
+    @property
+    def author(self) -> str | None:
+        """Who the change is by, for history (`crdt_sync.doc.authors`): the session."""
+        return self.session
+
 
 class Watch:
     """What one session read in one room, and in which fragments.

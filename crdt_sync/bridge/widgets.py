@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from ..doc import validate_room_name
-from . import config, runtime
+from . import authorship, config, runtime
 from .sessions import Member, registry
 
 _NEW = "+ New room…"
@@ -74,8 +74,18 @@ def room_selector(
 
 
 def set_name(name: str | None) -> None:
-    """Show this session as ``name`` in presence lists (None: back to a guest id)."""
-    registry.set_name(_session(), name)
+    """Show this session as ``name`` in presence lists and in the rooms' history.
+
+    Changes this session makes from now on are recorded under ``name`` (see
+    `crdt_sync.history_panel`). None (or ``""``) goes back to a guest id in presence and,
+    for history, to the logged-in person's email or name when the app has login.
+
+    Args:
+        name: The display name, or None.
+    """
+    session = _session()
+    registry.set_name(session, name)
+    authorship.name_session(session, name)
 
 
 def presence(room: str | None = None) -> list[Member]:

@@ -6,7 +6,8 @@ the sender included, as the y-websocket server does (clients use it as a keep-al
 room's Streamlit sessions appear to clients as awareness states (``{"user": {"name": ...},
 "streamlit": true}``), and clients that announce a ``user.name`` (or ``name``) appear in
 `crdt_sync.presence()`, except states marked ``"streamlit": true`` (a Streamlit page's
-whiteboard cursor: its person is a member already). Awareness-only connections (live
+whiteboard cursor: its person is a member already); history records the connection's edits
+under that name (`crdt_sync.doc.authors`) until it closes. Awareness-only connections (live
 cursors) get awareness and never the room's updates. A newcomer gets every current state
 right after its SyncStep2.
 
@@ -31,7 +32,7 @@ from pycrdt import Awareness, Doc
 from starlette.websockets import WebSocket
 
 from ..bridge.sessions import registry
-from ..doc import Room, RoomEvent
+from ..doc import Room, RoomEvent, authors
 from .limits import (
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_CLIENTS,
@@ -216,6 +217,7 @@ class RoomChannel:
         """Take a client out; its awareness states leave with it."""
         if conn in self.connections:
             self.connections.remove(conn)
+        authors.forget(conn.origin)
         gone = [c for c in conn.clients if self.owners.get(c) is conn]
         for client in gone:
             del self.owners[client]
@@ -321,6 +323,8 @@ class RoomChannel:
                 state = self.awareness.states.get(client)
                 if isinstance(state, dict) and state.get("streamlit"):
                     continue  # a Streamlit page's cursor: that person is a member already
+                if isinstance(origin, Connection) and display_name(state):
+                    authors.name(origin.origin, display_name(state))  # history names its edits
                 registry.set_external(
                     self.name, f"{EXTERNAL_PREFIX}{client}", display_name(state), kind="yjs"
                 )
