@@ -1,0 +1,24 @@
+"""Two pages in one room (`benchmarks.load`, "who needs a rerun"): page "one" shares
+"Alpha" (key ``a``), page "two" shares "Beta" (key ``b``), each in a ``crdt_sync.sync``
+block of room "bench". An edit of Alpha changes nothing page "two" shows."""
+
+import streamlit as st
+
+import crdt_sync
+
+
+def one() -> None:
+    with crdt_sync.sync("bench"):
+        a = st.text_input("Alpha", key="a")
+    st.text(f"seen a:{a}|")
+
+
+def two() -> None:
+    with crdt_sync.sync("bench"):
+        b = st.text_input("Beta", key="b")
+    st.text(f"seen b:{b}|")
+
+
+st.navigation(
+    [st.Page(one, title="One", url_path="one"), st.Page(two, title="Two", url_path="two")]
+).run()
