@@ -215,7 +215,7 @@ def _board_summary(contents: Mapping[str, Mapping[str, Any]]) -> str:
         if entry.get("kind") != "table" or not isinstance(entry.get("value"), Mapping):
             continue  # a note's text: its note is counted in its bucket
         for cells in entry["value"].values():
-            kind = _SHAPES.get(cells.get("type")) if isinstance(cells, Mapping) else None
+            kind = _SHAPES.get(str(cells.get("type"))) if isinstance(cells, Mapping) else None
             if kind is not None:
                 counts[kind] = counts.get(kind, 0) + 1
     if not counts:
