@@ -33,10 +33,11 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.apps import APPS, app_path
 from benchmarks.harness import Server, cpu_seconds, memory_kib, scratch_dir
@@ -51,8 +52,16 @@ CRDT, SSS, REDIS2, PLAIN = (
     "without crdt_sync",
 )
 SETUPS = (CRDT, SSS, REDIS2, PLAIN)
+T = TypeVar("T")
 #: Seconds an edit may take to reach every session before the rest count as never sent.
 TIMEOUT = 30.0
+
+
+def in_own_loop(job: Coroutine[Any, Any, T]) -> T:
+    """Run ``job`` on an event loop of its own thread (Playwright's sync API keeps a loop
+    on the main thread while browsers are open)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, job).result()
 
 
 def _apps(setup: str) -> Path:
@@ -273,7 +282,7 @@ def browser_check(counts: Sequence[int], edits: int, rounds: int, work: Path) ->
                     if kind == "browser":
                         result = propagation(browsers, CRDT, n, edits, where)
                     else:
-                        result = asyncio.run(measure(CRDT, n, edits, where))
+                        result = in_own_loop(measure(CRDT, n, edits, where))
                     runs.append({"kind": kind, "round": r, **result})
         facts = machine_facts(browsers.version)
     return {"runs": runs, "facts": facts}
@@ -313,13 +322,13 @@ def run(
                     if setup == REDIS2:
                         url = stack.enter_context(RedisServer(where / "redis")).url
                     try:
-                        result = asyncio.run(measure(setup, n, edits, where, redis_url=url))
+                        result = in_own_loop(measure(setup, n, edits, where, redis_url=url))
                     except Exception as exc:  # recorded, the run goes on
                         result = {"setup": setup, "sessions": n, "error": f"{exc!r}"[:300]}
                 results["runs"].append({"round": r, **result})
     if pages_n:
         print(f"  two pages, {pages_n} sessions", flush=True)
-        results["pages"] = asyncio.run(measure_pages(pages_n, edits, work / "pages"))
+        results["pages"] = in_own_loop(measure_pages(pages_n, edits, work / "pages"))
     if check_counts:
         from tests.e2e.server import CHROMIUM
 

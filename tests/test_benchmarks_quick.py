@@ -153,3 +153,49 @@ def test_trials_quick_writes_well_formed_counts_and_leaves_published_results_alo
     )
     assert {row[1] for row in rows} == {"crdt_sync", "streamlit-server-state"}
     assert all(re.fullmatch(r"\d+ (clicks|trials)", row[2]) for row in rows), rows
+
+
+def test_load_quick_writes_well_formed_results_and_leaves_published_results_alone(
+    tmp_path: Path,
+) -> None:
+    """``python -m benchmarks.load --quick`` (issue 16): headless sessions at N = 2 and 4,
+    every setup has a row with numbers, every target is marked, the two-page measure and
+    the raw JSON are there; the published ``benchmarks/RESULTS.md`` is not touched."""
+    import json
+    import shutil
+
+    published = REPO / "benchmarks" / "RESULTS.md"
+    before = published.read_bytes()
+    seeded = "# Benchmark results\n\n" + "".join(f"{h}\n\n{t}\n\n" for h, t in OTHERS.items())
+    (tmp_path / "RESULTS.md").write_text(seeded)
+    command = [sys.executable, "-m", "benchmarks.load", "--quick", "--out", str(tmp_path)]
+    if not Path(CHROMIUM).exists():
+        command.append("--no-check")
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=800)
+    assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert published.read_bytes() == before
+    text = (tmp_path / "RESULTS.md").read_text()
+    for heading, body in OTHERS.items():
+        assert body in section(text, heading)
+    load = section(text, "## Load")
+    setups = {"crdt_sync", "streamlit-server-state", "without crdt_sync"}
+    if shutil.which("redis-server") or Path("/usr/bin/redis-server").exists():
+        setups.add("crdt_sync, 2 processes on Redis")
+    rows = table_rows(load.split("**Targets**")[0])
+    assert {(row[0], row[1]) for row in rows} == {(s, n) for s in setups for n in ("2", "4")}
+    for row in rows:
+        assert re.fullmatch(r"\d+ ms", row[9]) and re.fullmatch(r"-?\d+ KiB", row[12]), row
+        assert re.fullmatch(r"\d+", row[7]), row  # sessions never sent it
+    assert len(re.findall(r"\*\*(met|missed)\*\*", load)) >= 4, load
+    pages = table_rows(section(load, "### Who needs a rerun (two pages, one room)"))
+    assert len(pages) == 1 and re.fullmatch(r"\*\*\d+\.\d\d\*\*", pages[0][1]), pages
+    raw = json.loads((tmp_path / "plots" / "load.json").read_text())
+    assert {r["setup"] for r in raw["runs"]} == setups
+    assert all("error" not in r for r in raw["runs"]), raw["runs"]
+    if Path(CHROMIUM).exists():
+        check = table_rows(section(load, "### Headless sessions against real browsers"))
+        assert {row[1] for row in check} == {"browser", "headless"}, check
+    if importlib.util.find_spec("matplotlib") is not None:
+        png = tmp_path / "plots" / "load.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "(plots/load.png)" in load
