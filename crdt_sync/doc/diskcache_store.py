@@ -30,8 +30,10 @@ import diskcache
 
 from .entry_format import pack_snapshot, unpack_snapshot, unwrap_entry, wrap_entry
 from .errors import StoreError
+from .history_log import SqliteHistoryLog
 from .inspection import RoomStats
 from .readonly_cache import ReadOnlyCache
+from .retention import DEFAULT_RETENTION, Retention
 from .status import ConnectionStatus
 from .store import EMPTY_UPDATE, Coverage, LogStore, SnapshotBuilder
 from .types import RoomName, Update, validate_room_name
@@ -83,15 +85,27 @@ class DiskCacheStore(LogStore):
     Args:
         path: The directory (created if missing).
         compact_every: A loaded room compacts itself after this many appended updates.
+        history: What history keeps (`Retention`, in ``history.db`` beside the caches);
+            None: no history.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, compact_every: int = 1000) -> None:
-        super().__init__(compact_every=compact_every)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compact_every: int = 1000,
+        history: Retention | None = DEFAULT_RETENTION,
+    ) -> None:
+        super().__init__(compact_every=compact_every, history=history)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._health.where = f"diskcache:{self.path}"
         self._log = _open_cache(self.path / "log")
         self._meta = _open_cache(self.path / "meta")
+        try:
+            self._history_log = SqliteHistoryLog(self.path / "history.db")
+        except sqlite3.Error as exc:  # a full disk: the rooms still work, without history
+            log.error("%s: history cannot be opened, rooms load without it: %s", self.path, exc)
 
     def __repr__(self) -> str:
         return f"DiskCacheStore({str(self.path)!r})"
@@ -162,11 +176,15 @@ class DiskCacheStore(LogStore):
                     seq += 1
             for kind in ("writers", "snapshot", "deleted"):
                 self._meta.delete(f"{kind}{SEP}{name}")
+        if self._history_log is not None:
+            self._history_log.delete(name)
 
     def close(self) -> None:
         self._health.close()
         self._log.close()
         self._meta.close()
+        if self._history_log is not None:
+            self._history_log.close()
 
     def quarantined(self, name: RoomName) -> dict[str, str]:
         """Entries of a room that could not be applied: label -> reason."""

@@ -24,7 +24,7 @@ from .changes import Changes, weakly
 from .errors import InvalidUpdate
 from .held_back import DEFAULT_MAX_HELD_BACK_BYTES, HeldBack, HeldUpdate
 from .layout import Layout
-from .observers import ChangeHook, Observers, ResyncHook, UpdateHook
+from .observers import ChangeHook, Observers, RecordHook, ResyncHook, UpdateHook
 from .types import Origin, RoomObserver, StateVector, Update
 from .undo import UndoHistory, UndoManagers
 from .update_format import UpdateFormatError, decode_state_vector, read_update
@@ -176,6 +176,14 @@ class Document:
         must not touch the room.
         """
         self._observers.add_update_hook(hook)
+
+    def add_record_hook(self, hook: RecordHook) -> Callable[[], None]:
+        """Call ``hook(update, origin, keys)`` for every update, inside the room's lock.
+
+        An update hook that also hears which keys the update changed (history records
+        them). Not called for replayed stored updates. Returns what removes the hook.
+        """
+        return self._observers.add_record_hook(hook)
 
     def add_change_hook(self, hook: ChangeHook) -> Callable[[], None]:
         """Call ``hook(keys)`` with the keys every transaction changed, inside the room's lock.

@@ -28,3 +28,27 @@ class KindMismatch(TypeError):
 
 class StoreError(RuntimeError):
     """A store could not read or write; names the room and the operation."""
+
+
+class NoHistory(RuntimeError):
+    """A room has no history to look at or restore from (a bare ``Room()``, or a store with
+    history turned off)."""
+
+    def __init__(self, room: str) -> None:
+        self.room = room
+        super().__init__(
+            f"room {room!r} has no history: load it from a store with history on "
+            "(e.g. store.load(name)) to look at or restore past versions"
+        )
+
+
+class UnknownVersion(KeyError):
+    """A version id (or time) that a room's history does not have."""
+
+    def __init__(self, room: str, at: object) -> None:
+        self.room, self.at = room, at
+        self.message = f"room {room!r} has no version {at!r} in its history"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message

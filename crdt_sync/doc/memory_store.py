@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import threading
 
+from .history_log import SqliteHistoryLog
+from .retention import DEFAULT_RETENTION, Retention
 from .store import DEFAULT_COMPACT_EVERY, EMPTY_UPDATE, Coverage, LogStore, SnapshotBuilder
 from .types import RoomName, Update, validate_room_name
 
 
 class MemoryStore(LogStore):
-    """Keeps rooms in this process's memory only; for tests and throwaway apps."""
+    """Keeps rooms in this process's memory only; for tests and throwaway apps.
 
-    def __init__(self, *, compact_every: int = DEFAULT_COMPACT_EVERY) -> None:
-        super().__init__(compact_every=compact_every)
+    Args:
+        compact_every: A loaded room compacts itself after this many appended updates.
+        history: What history keeps (`Retention`); None: no history.
+    """
+
+    def __init__(
+        self,
+        *,
+        compact_every: int = DEFAULT_COMPACT_EVERY,
+        history: Retention | None = DEFAULT_RETENTION,
+    ) -> None:
+        super().__init__(compact_every=compact_every, history=history)
+        self._history_log = SqliteHistoryLog(":memory:")
         self._lock = threading.RLock()
         self._logs: dict[RoomName, dict[str, dict[int, Update]]] = {}
         self._snapshots: dict[RoomName, tuple[Update, Coverage]] = {}
@@ -33,6 +46,8 @@ class MemoryStore(LogStore):
         with self._lock:
             self._logs.pop(name, None)
             self._snapshots.pop(name, None)
+        if self._history_log is not None:
+            self._history_log.delete(name)
 
     def _writers(self, name: RoomName) -> list[str]:
         with self._lock:

@@ -6,6 +6,8 @@ Three kinds of listener, in the order they hear a transaction:
   (for readers that keep their own view of the room, such as an index);
 - *update hooks* get every update's bytes and origin inside the lock, in order (for
   persistence: when a write returns, its hooks have run);
+- *record hooks* get the same plus the keys the update changed (for history, which
+  stores who changed which keys beside each update);
 - *observers* get a `RoomEvent` after the transaction, outside the lock, in transaction
   order, so they may read and write the room.
 
@@ -31,6 +33,9 @@ UpdateHook = Callable[[Update, "Origin | None"], None]
 
 ChangeHook = Callable[[frozenset[str]], None]
 """``hook(keys)``: called inside the room's lock with the keys a transaction changed."""
+
+RecordHook = Callable[[Update, "Origin | None", frozenset[str]], None]
+"""``hook(update, origin, keys)``: an update hook that is also told the changed keys."""
 
 ResyncHook = Callable[[str], None]
 """``hook(room name)``: the room dropped held-back updates and wants a resync."""
@@ -58,6 +63,7 @@ class Observers:
         self._observers: Callbacks[RoomObserver] = Callbacks(lock)
         self._update_hooks: Callbacks[UpdateHook] = Callbacks(lock)
         self._change_hooks: Callbacks[ChangeHook] = Callbacks(lock)
+        self._record_hooks: Callbacks[RecordHook] = Callbacks(lock)
         self._resync_hooks: Callbacks[ResyncHook] = Callbacks(lock)
         # Events waiting to be delivered to observers, in transaction order.
         self._outbox: list[RoomEvent] = []
@@ -73,6 +79,10 @@ class Observers:
     def add_update_hook(self, hook: UpdateHook) -> None:
         """Add an update hook (for good)."""
         self._update_hooks.add(hook)
+
+    def add_record_hook(self, hook: RecordHook) -> Callable[[], None]:
+        """Add a record hook; returns what removes it."""
+        return self._record_hooks.add(hook)
 
     def add_change_hook(self, hook: ChangeHook) -> Callable[[], None]:
         """Add a change hook; returns what removes it."""
@@ -99,19 +109,21 @@ class Observers:
         for update in updates:
             for hook in self._update_hooks:
                 hook(update, origin)
+            for record_hook in self._record_hooks:
+                record_hook(update, origin, frozenset(changed))
             if self._observers:  # an observer added later hears later transactions
                 self._outbox.append(RoomEvent(self.room, frozenset(changed), origin, update))
             changed = set()
 
     @contextmanager
     def silenced(self) -> Iterator[None]:
-        """No update hooks and no observers while the block runs (room's lock held).
+        """No update or record hooks and no observers while the block runs (room's lock held).
 
         For replaying stored updates: they are stored already and nobody needs telling.
         Change hooks still run.
         """
         try:
-            with self._update_hooks.muted(), self._observers.muted():
+            with self._update_hooks.muted(), self._record_hooks.muted(), self._observers.muted():
                 yield
         finally:
             self._outbox.clear()

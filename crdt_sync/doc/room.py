@@ -12,18 +12,25 @@ the updates before it have arrived.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from typing import Any, cast
+import builtins
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, cast
 
 from . import codec
 from .document import DEFAULT_MAX_UPDATE_SIZE, REMOTE, Document
-from .errors import KindMismatch
+from .errors import KindMismatch, NoHistory
 from .held_back import DEFAULT_MAX_HELD_BACK_BYTES
 from .observers import ChangeHook, ResyncHook, UpdateHook
 from .types import Kind
 from .undo import UndoHistory
 from .values import Counter, List, Set, Table
 from .values import Text as SharedText
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from .history import RoomHistory
+    from .types import Origin
 
 __all__ = [
     "DEFAULT_MAX_HELD_BACK_BYTES",
@@ -64,6 +71,41 @@ class Room(Document, MutableMapping[str, Any]):
             predecessors; beyond it the oldest are dropped and resync hooks are called.
         client_id: The Yjs client id of this replica (random when omitted).
     """
+
+    history: RoomHistory | None = None
+    """Who changed what, past states and restore (`RoomHistory`); None for a bare room or
+    a store with history off."""
+
+    def restore(
+        self,
+        at: str | dt.datetime,
+        keys: Iterable[str] | None = None,
+        origin: Origin | None = None,
+    ) -> builtins.list[str]:
+        """Write the state at a past version forward, as one change (see
+        `RoomHistory.restore`).
+
+        ```py
+        room.restore("12", keys=["filters"], origin="ann")   # -> ["filters"]
+        ```
+
+        Args:
+            at: A version id, an ISO 8601 time or a datetime.
+            keys: Only these keys; None: the whole room.
+            origin: Who restores (default: ``"restore"``).
+
+        Returns:
+            The keys that changed.
+
+        Raises:
+            NoHistory: If the room has no history (a bare ``Room()``).
+            UnknownVersion: If ``at`` is not in its history.
+        """
+        if self.history is None:
+            raise NoHistory(self.name)
+        if origin is None:
+            return self.history.restore(at, keys=keys)
+        return self.history.restore(at, keys=keys, origin=origin)
 
     # ------------------------------------------------------------------ registers
 

@@ -19,7 +19,11 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 from pycrdt import Doc
 
 from .entry_format import CorruptEntry
+from .history import RoomHistory
+from .history_log import HistoryLog
+from .history_recorder import Recorder
 from .inspection import RoomStats
+from .retention import DEFAULT_RETENTION, Retention, compact_history
 from .room import Room
 from .types import RoomName, Update, validate_room_name
 from .write_health import WriteHealth
@@ -70,12 +74,25 @@ class LogStore:
     Writes that fail (a full disk) are kept in memory and retried (see `WriteHealth`);
     ``_health`` tells how that stands.
 
+    History (who changed what, past states; see `history`) is kept beside the log in the
+    `HistoryLog` a subclass gives ``_history_log``, with its own retention: compacting the
+    log never touches it.
+
     Args:
         compact_every: A loaded room compacts itself after this many appended updates.
+        history: What history keeps (`Retention`); None: no history.
     """
 
-    def __init__(self, *, compact_every: int = DEFAULT_COMPACT_EVERY) -> None:
+    def __init__(
+        self,
+        *,
+        compact_every: int = DEFAULT_COMPACT_EVERY,
+        history: Retention | None = DEFAULT_RETENTION,
+    ) -> None:
         self.compact_every = compact_every
+        self.history = history
+        self._history_log: HistoryLog | None = None  # subclasses open it
+        self._history_compacting: set[RoomName] = set()
         # One writer id per store (process) and room, reused when a room is reopened, so
         # the list of writers a load walks grows with processes, not with reopenings.
         self._writer = uuid.uuid4().hex[:16]
@@ -179,7 +196,45 @@ class LogStore:
         read = self._replay(name, room)
         room.load_updates(iter([("memory", u) for u in self._health.waiting(name)]))
         _Persister(self, room, read, writer, read.get(writer, 0))
+        if self.history is not None and self._history_log is not None:
+            recorder = Recorder(self._history_log, room)
+            recorder.start()
+            room.add_record_hook(recorder)
+            room.history = RoomHistory(room, self._history_log, recorder, self.history)
         return room
+
+    def configure_history(self, history: Retention | None) -> None:
+        """Change what history keeps (None: off) for rooms loaded from now on."""
+        self.history = history
+
+    def compact_history(self, name: RoomName, now: float | None = None) -> tuple[int, int] | None:
+        """Apply the retention to a room's history now (``now``: epoch seconds); returns
+        ``(versions before, versions kept)``, or None if history is off."""
+        validate_room_name(name)
+        if self.history is None or self._history_log is None:
+            return None
+        return compact_history(self._history_log, name, self.history, now)
+
+    def _compact_history_soon(self, name: RoomName) -> None:
+        """Compact a room's history in a thread of its own (one at a time per room): it
+        replays updates, which must not hold up the room."""
+        if self.history is None or self._history_log is None:
+            return
+        with self._writer_lock:
+            if name in self._history_compacting:
+                return
+            self._history_compacting.add(name)
+
+        def run() -> None:
+            try:
+                self.compact_history(name)
+            except Exception:
+                log.exception("room %r: history compaction failed (nothing lost)", name)
+            finally:
+                with self._writer_lock:
+                    self._history_compacting.discard(name)
+
+        threading.Thread(target=run, name="crdt_sync-history-compact", daemon=True).start()
 
     def compact(self, name: RoomName) -> None:
         """Replace a room's stored log by one snapshot.
@@ -324,6 +379,7 @@ class _Persister:
                 )
             except Exception:
                 log.exception("room %r: compaction failed (nothing lost)", self.room.name)
+            self.store._compact_history_soon(self.room.name)
         return True
 
 

@@ -1,0 +1,415 @@
+"""Room history in the engine: recording, versions, past states, restore, retention.
+
+Time is the recorders' clock (`history_recorder.clock`), set by each test, so grouping
+("consecutive changes by one author within a few seconds") is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crdt_sync.doc import DiskCacheStore, MemoryStore, Room, authors
+from crdt_sync.doc import history_recorder as recorder_module
+from crdt_sync.doc.errors import NoHistory, UnknownVersion
+from crdt_sync.doc.history import Version
+from crdt_sync.doc.history_log import SqliteHistoryLog
+from crdt_sync.doc.retention import Retention
+from crdt_sync.doc.store import LogStore
+
+T0 = 1_780_000_000.0  # 2026-05-28, a fixed start
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(recorder_module, "clock", c)
+    return c
+
+
+@pytest.fixture
+def names() -> Iterator[None]:
+    authors.name("s-ann", "Ann")
+    authors.name("s-bob", "Bob")
+    yield
+    authors.forget("s-ann")
+    authors.forget("s-bob")
+
+
+@pytest.fixture(params=["memory", "diskcache"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LogStore]:
+    made: LogStore = MemoryStore() if request.param == "memory" else DiskCacheStore(tmp_path)
+    yield made
+    made.close()
+
+
+def edit(room: Room, origin: str, **values: object) -> None:
+    with room.transaction(origin=origin):
+        for key, value in values.items():
+            room[key] = value
+
+
+def test_consecutive_changes_by_one_author_are_one_version(
+    store: LogStore, clock: Clock, names: None
+) -> None:
+    room = store.load("plans")
+    for level in range(50):  # a dragged slider
+        edit(room, "s-ann", level=level)
+        clock.tick(0.1)
+    clock.tick(1)
+    edit(room, "s-bob", title="Q3")
+    clock.tick(1)
+    edit(room, "s-bob", title="Q4")
+    clock.tick(30)  # a pause: a new version even by the same person
+    edit(room, "s-bob", title="Q5")
+    versions = room.history.versions()
+    assert [(v.who, v.keys) for v in versions] == [
+        (("Ann",), ("level",)),
+        (("Bob",), ("title",)),
+        (("Bob",), ("title",)),
+    ]
+    assert versions[0].time == dt.datetime.fromtimestamp(T0 + 4.9, dt.UTC)
+    assert [int(v.version) for v in versions] == sorted(int(v.version) for v in versions)
+    assert versions[1].to_json() == {
+        "version": versions[1].version,
+        "time": "2026-05-28T20:26:47.000Z",
+        "who": ["Bob"],
+        "keys": ["title"],
+    }
+
+
+def test_unnamed_origins_and_the_cli_are_named_by_authors(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    edit(room, authors.CLI_AUTHOR, a=1)
+    clock.tick(10)
+    edit(room, "3f2a9c1e-7b7d-4c1e-9a51-2b8c0d5e6f70", a=2)
+    assert [v.who for v in room.history.versions()] == [("crdt-sync",), ("session 3f2a",)]
+
+
+def test_state_at_a_version_and_at_a_time(store: LogStore, clock: Clock, names: None) -> None:
+    room = store.load("plans")
+    with room.transaction(origin="s-ann"):
+        room["level"] = 1
+        room.text("notes").update("first draft")
+    clock.tick(60)
+    edit(room, "s-bob", level=2)
+    with room.transaction(origin="s-bob"):
+        room.text("notes").update("second draft")
+    first, second = room.history.versions()
+    assert room.history.state_at(first.version) == {
+        "level": {"kind": "register", "value": 1},
+        "notes": {"kind": "text", "value": "first draft"},
+    }
+    assert room.history.state_at(second.version)["notes"]["value"] == "second draft"
+    halfway = dt.datetime.fromtimestamp(T0 + 30, dt.UTC)
+    assert room.history.state_at(halfway)["level"]["value"] == 1
+    assert room.history.state_at(halfway.isoformat().replace("+00:00", "Z"))["level"]["value"] == 1
+    assert room.history.state_at("2020-01-01T00:00:00Z") == {}  # before anything was written
+    assert room.history.room_at(first.version)["level"] == 1
+    assert room["level"] == 2  # looking changed nothing
+
+
+def test_an_unknown_version_is_named_in_the_error(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    edit(room, "s-ann", level=1)
+    with pytest.raises(UnknownVersion, match="room 'plans' has no version '999' in its history"):
+        room.history.state_at("999")
+    with pytest.raises(UnknownVersion, match="no version 'yesterday'"):
+        room.restore("yesterday")
+    assert room["level"] == 1
+
+
+def test_restore_writes_the_old_values_forward_as_a_new_version(
+    store: LogStore, clock: Clock, names: None
+) -> None:
+    room = store.load("plans")
+    edit(room, "s-ann", level=1, owner="ann")
+    clock.tick(10)
+    edit(room, "s-bob", level=7, extra="new")
+    before = [v.to_json() for v in room.history.versions()]
+    clock.tick(10)
+    changed = room.restore(before[0]["version"], origin="s-ann")
+    assert changed == ["extra", "level"]
+    assert dict(room) == {"level": 1, "owner": "ann"}
+    after = room.history.versions()
+    assert [v.to_json() for v in after[:2]] == before  # stored history is not rewritten
+    assert after[-1].who == ("Ann",) and after[-1].keys == ("extra", "level")
+    reloaded = store.load("plans")
+    assert dict(reloaded) == {"level": 1, "owner": "ann"}
+
+
+def test_restore_only_the_listed_keys(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    edit(room, "s-ann", level=1, owner="ann")
+    clock.tick(10)
+    edit(room, "s-bob", level=7, owner="bob", extra="new")
+    first = room.history.versions()[0].version
+    assert room.restore(first, keys=["level", "extra"]) == ["extra", "level"]
+    assert dict(room) == {"level": 1, "owner": "bob"}
+    assert room.restore(first, keys=["nothing-here"]) == []
+
+
+def test_restore_a_key_whose_kind_changed(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    with room.transaction(origin="s-ann"):
+        room["notes"] = "a register"
+        room.counter("score").increment(3)
+    clock.tick(10)
+    del room["notes"]
+    room.text("notes").update("now a text")
+    first = room.history.versions()[0].version
+    assert room.restore(first) == ["notes"]
+    assert room.kind("notes") == "register" and room["notes"] == "a register"
+    clock.tick(10)
+    latest = room.history.versions()[-2].version  # when notes was a text
+    room.restore(latest)
+    assert room.kind("notes") == "text" and str(room.text("notes")) == "now a text"
+
+
+def test_restore_a_text_by_minimal_edits_keeps_a_concurrent_edit(clock: Clock) -> None:
+    store = MemoryStore()
+    room = store.load("doc")
+    room.text("body").update("The quick brown fox")
+    clock.tick(10)
+    room.text("body").update("The slow brown fox jumps")
+    first = room.history.versions()[0].version
+    other = Room("doc")  # another replica, which appends to the text meanwhile
+    other.merge(room.export())
+    other.text("body").update("The slow brown fox jumps!")
+    room.restore(first)
+    room.merge(other.export())
+    other.merge(room.export())
+    assert str(room.text("body")) == str(other.text("body")) == "The quick brown fox!"
+
+
+def test_restore_a_counter_restores_its_value(store: LogStore, clock: Clock) -> None:
+    room = store.load("votes")
+    other = Room("votes")  # a second replica's share of the count
+    room.counter("yes").increment(5)
+    other.merge(room.export())
+    other.counter("yes").increment(2)
+    room.merge(other.export(), origin="s-bob")
+    assert room.counter("yes").value == 7
+    clock.tick(10)
+    version = room.history.versions()[-1].version
+    room.counter("yes").increment(30)
+    other.counter("yes").increment(100)
+    room.merge(other.update_since(room.state_vector()), origin="s-bob")
+    assert room.counter("yes").value == 137
+    assert room.restore(version) == ["yes"]
+    assert room.counter("yes").value == 7
+
+
+def test_restore_a_deleted_table_row_and_lists_and_sets(store: LogStore, clock: Clock) -> None:
+    room = store.load("crm")
+    table = room.table("people")
+    table.add_row({"name": "Ann", "age": 41}, row_id="r1")
+    table.add_row({"name": "Bob"}, row_id="r2")
+    room.list("todo").extend(["a", "b", "c"])
+    room.set("tags").update(["x", "y"])
+    clock.tick(10)
+    version = room.history.versions()[-1].version
+    table.delete_row("r1")
+    table.set_cell("r2", "name", "Robert")
+    room.list("todo").insert(1, "new")
+    del room.list("todo")[3]
+    room.set("tags").discard("x")
+    room.set("tags").add("z")
+    assert room.restore(version) == ["people", "tags", "todo"]
+    assert table.rows() == {"r1": {"name": "Ann", "age": 41}, "r2": {"name": "Bob"}}
+    assert room.list("todo").to_list() == ["a", "b", "c"]
+    assert sorted(room.set("tags").to_list()) == ["x", "y"]
+
+
+def test_restore_removes_keys_that_did_not_exist_then(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    edit(room, "s-ann", level=1)
+    clock.tick(10)
+    room.text("notes").update("later")
+    room.table("rows").add_row({"a": 1})
+    edit(room, "s-ann", added=True)
+    assert room.restore(room.history.versions()[0].version) == ["added", "notes", "rows"]
+    assert room.kinds() == {"level": "register"}
+
+
+def test_restore_merges_with_a_concurrent_edit_on_another_replica(clock: Clock) -> None:
+    store = MemoryStore()
+    room = store.load("plans")
+    edit(room, "s-ann", owner="ann", title="Q3 plan")
+    clock.tick(10)
+    edit(room, "s-bob", owner="bob", title="Q4 plan")
+    old = room.history.versions()[0].version
+    other = Room("plans")
+    other.merge(room.export())
+    other["budget"] = 1000  # meanwhile, elsewhere
+    room.restore(old, origin="s-ann")
+    other.merge(room.export())
+    room.merge(other.export())
+    assert dict(room) == dict(other) == {"owner": "ann", "title": "Q3 plan", "budget": 1000}
+
+
+def test_a_restore_is_undone_by_its_origin(store: LogStore, clock: Clock) -> None:
+    room = store.load("plans")
+    with room.transaction(origin="s-ann"):
+        room["level"] = 1
+        room.text("notes").update("one")
+    clock.tick(10)
+    with room.transaction(origin="s-bob"):
+        room["level"] = 2
+        room.text("notes").update("two")
+    undo = room.undo_manager("s-ann")
+    room.restore(room.history.versions()[0].version, origin="s-ann")
+    assert room["level"] == 1 and str(room.text("notes")) == "one"
+    assert undo.undo()
+    assert room["level"] == 2 and str(room.text("notes")) == "two"
+
+
+def test_a_bare_room_and_a_store_without_history_have_none() -> None:
+    room = Room("loose")
+    assert room.history is None
+    with pytest.raises(NoHistory, match="room 'loose' has no history"):
+        room.restore("1")
+    off = MemoryStore(history=None).load("plans")
+    off["a"] = 1
+    assert off.history is None
+    with pytest.raises(NoHistory):
+        off.restore("1")
+
+
+def test_history_outlives_log_compaction_and_reopening(tmp_path: Path, clock: Clock) -> None:
+    store = DiskCacheStore(tmp_path, compact_every=5)
+    room = store.load("plans")
+    for i in range(12):
+        edit(room, f"s-{i % 2}", level=i)
+        clock.tick(10)
+    assert len(room.history.versions()) == 12
+    store.close()
+    again = DiskCacheStore(tmp_path)
+    reopened = again.load("plans")
+    versions = reopened.history.versions()
+    assert len(versions) == 12
+    assert [reopened.history.state_at(v.version)["level"]["value"] for v in versions] == list(
+        range(12)
+    )
+    again.close()
+
+
+def test_retention_keeps_exact_checkpoints(store: LogStore, clock: Clock, names: None) -> None:
+    room = store.load("plans")
+    for i in range(3 * 24 * 4):  # every 15 minutes for three days, alternating authors
+        with room.transaction(origin="s-ann" if i % 2 else "s-bob"):
+            room["level"] = i
+            room[f"k{i % 7}"] = i
+            room.text("log").update(f"entry {i}")
+        clock.tick(15 * 60)
+    before = room.history.versions()
+    states = {v.version: room.history.state_at(v.version) for v in before}
+    now = clock.now
+    counts = room.history.compact(Retention(every_for=dt.timedelta(days=1)), now=now)
+    after = room.history.versions()
+    assert counts == (len(before), len(after))
+    # The last day at full detail; the two days before one version per hour.
+    day = [v for v in before if now - v.time.timestamp() <= 86400]
+    hours = {int(v.time.timestamp() // 3600) for v in before if v not in day}
+    assert len(after) == len(day) + len(hours)
+    for version in after:
+        assert room.history.state_at(version.version) == states[version.version]
+    assert set(after[0].who) == {"Ann", "Bob"}  # an hour of both merged into one version
+    assert after[-1].who in (("Ann",), ("Bob",))
+    assert room.history.compact(Retention(every_for=dt.timedelta(days=1)), now=now) == (
+        len(after),
+        len(after),
+    )
+
+
+def test_compaction_merges_a_dragged_slider_into_one_small_record(clock: Clock) -> None:
+    log = SqliteHistoryLog(":memory:")
+    store = MemoryStore()
+    store._history_log = log
+    room = store.load("plans")
+    for level in range(300):
+        edit(room, "s-ann", level=level)
+        clock.tick(0.01)
+    size = log.size("plans")
+    assert room.history.compact() == (1, 1)
+    assert log.size("plans") < size / 10
+    assert room.history.state_at(room.history.versions()[0].version)["level"]["value"] == 299
+
+
+def test_a_damaged_record_is_skipped_with_a_warning(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = DiskCacheStore(tmp_path)
+    room = store.load("plans")
+    edit(room, "s-ann", a=1)
+    clock.tick(10)
+    edit(room, "s-bob", b=2)
+    assert store._history_log is not None
+    store._history_log.corrupt("plans", 2)  # type: ignore[attr-defined]
+    versions = room.history.versions()
+    assert len(versions) == 2  # listing reads metadata only
+    with caplog.at_level(logging.WARNING, logger="crdt_sync.history"):
+        state = room.history.state_at(versions[1].version)
+    assert state == {"a": {"kind": "register", "value": 1}}
+    assert "history record 2 is damaged, skipped: checksum mismatch" in caplog.text
+    store.close()
+    assert dict(DiskCacheStore(tmp_path).load("plans")) == {"a": 1, "b": 2}
+
+
+def test_history_that_cannot_be_written_never_holds_up_the_room(
+    store: LogStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = store.load("plans")
+    log = store._history_log
+    assert log is not None
+
+    def refuse(*args: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    real = log.append
+    monkeypatch.setattr(log, "append", refuse)
+    edit(room, "s-ann", level=1)  # the write returns, the room has it
+    assert room["level"] == 1 and room.history.recorder.waiting == 1
+    assert dict(store.load("plans")) == {"level": 1}
+    monkeypatch.setattr(log, "append", real)
+    clock.tick(10)
+    edit(room, "s-bob", level=2)
+    assert [v.who for v in room.history.versions()] == [("s-ann",), ("s-bob",)]
+
+
+def test_merged_updates_recorded_elsewhere_are_not_recorded_again(clock: Clock) -> None:
+    store = MemoryStore()
+    room = store.load("plans")
+    assert store._history_log is not None
+    room.history.recorder.skip_origins = frozenset({"redis"})
+    edit(room, "s-ann", a=1)
+    clock.tick(1)
+    other = Room("plans")
+    other.merge(room.export())
+    other["b"] = 2
+    room.merge(other.export(), origin="redis")
+    clock.tick(1)
+    edit(room, "s-ann", a=3)  # consecutive no more: a version of its own
+    assert [v.keys for v in room.history.versions()] == [("a",), ("a",)]
+
+
+def test_version_is_frozen_and_json_ready() -> None:
+    version = Version("12", dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC), ("Ann",), ("a",))
+    assert version.to_json()["time"] == "2026-12-07T01:30:00.000Z"
+    with pytest.raises(AttributeError):
+        version.version = "13"  # type: ignore[misc]
