@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from replicas import wait_for
 
 from crdt_sync.doc import DiskCacheStore, MemoryStore, Room, authors
 from crdt_sync.doc import history_recorder as recorder_module
@@ -20,6 +22,9 @@ from crdt_sync.doc.history import Version
 from crdt_sync.doc.history_log import SqliteHistoryLog
 from crdt_sync.doc.retention import Retention
 from crdt_sync.doc.store import LogStore
+
+if TYPE_CHECKING:
+    from crdt_sync.net.redis_store import RedisStore
 
 T0 = 1_780_000_000.0  # 2026-05-28, a fixed start
 
@@ -413,3 +418,53 @@ def test_version_is_frozen_and_json_ready() -> None:
     assert version.to_json()["time"] == "2026-12-07T01:30:00.000Z"
     with pytest.raises(AttributeError):
         version.version = "13"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------- Redis
+
+
+def test_redis_history_is_shared_by_processes_and_survives_a_cold_start(
+    stores: Callable[..., RedisStore], clock: Clock, names: None
+) -> None:
+    first, second = stores(), stores()
+    mine, theirs = first.load("plans"), second.load("plans")
+    edit(mine, "s-ann", level=1, owner="ann")
+    wait_for(lambda: theirs.get("level") == 1, "the other process to get level 1")
+    clock.tick(10)
+    edit(theirs, "s-bob", level=2)
+    wait_for(lambda: mine.get("level") == 2, "the first process to get level 2")
+    clock.tick(10)
+    versions = mine.history.versions()  # each change recorded once, by its own process
+    assert [(v.who, v.keys) for v in versions] == [
+        (("Ann",), ("level", "owner")),
+        (("Bob",), ("level",)),
+    ]
+    assert theirs.history.versions() == versions
+    cold = stores().load("plans")
+    assert cold.history.versions() == versions
+    assert cold.history.state_at(versions[0].version)["level"]["value"] == 1
+    assert cold.restore(versions[0].version, origin="s-bob") == ["level"]
+    wait_for(
+        lambda: mine.get("level") == 1 and theirs.get("level") == 1, "both to see the restore"
+    )
+    assert cold.history.versions()[-1].who == ("Bob",)
+
+
+def test_redis_history_compaction_keeps_exact_checkpoints(
+    stores: Callable[..., RedisStore], clock: Clock
+) -> None:
+    store = stores()
+    room = store.load("plans")
+    for i in range(80):  # 40 hours: the first 16 are kept hourly
+        edit(room, "s-ann" if i % 2 else "s-bob", level=i)
+        room.text("t").update(f"text {i}")
+        clock.tick(30 * 60)
+    before = room.history.versions()
+    states = {v.version: room.history.state_at(v.version) for v in before}
+    counts = store.compact_history("plans", now=clock.now)
+    after = stores().load("plans").history.versions()
+    assert counts == (len(before), len(after)) and len(after) < len(before)
+    for version in after:
+        assert room.history.state_at(version.version) == states[version.version]
+    store.delete("plans")
+    assert stores().load("plans").history.versions() == []

@@ -78,14 +78,22 @@ class Recorder:
         history: The store's history storage.
         room: The room (its ``export`` gives bases; the hook runs under its lock).
         skip_origins: Origins whose updates another process recorded already.
+        ready: Whether writing is worth trying now (False while the store's server is known
+            to be unreachable: records wait without holding up the room on a timeout).
     """
 
     def __init__(
-        self, history: HistoryLog, room: Room, *, skip_origins: Iterable[Origin] = ()
+        self,
+        history: HistoryLog,
+        room: Room,
+        *,
+        skip_origins: Iterable[Origin] = (),
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.history = history
         self.room = room
         self.skip_origins = frozenset(skip_origins)
+        self.ready = ready
         self._open: _Version | None = None
         self._split = False  # the next record starts a new version
         self._waiting: list[tuple[_Version, Update]] = []
@@ -95,6 +103,8 @@ class Recorder:
     def start(self) -> None:
         """Write a first base if the room has state but no history yet (history turned on
         for an existing room, or the room came from elsewhere): later records build on it."""
+        if not self.ready():
+            return
         try:
             if self.history.last_seq(self.room.name) == 0:
                 state = self.room.export()
@@ -134,7 +144,8 @@ class Recorder:
                         self.room.name,
                     )
                 self._dropped = True
-            self._write()
+            if self.ready():
+                self._write()
 
     def split(self) -> None:
         """Make the next change start a version of its own (a restore does)."""

@@ -1,4 +1,5 @@
-"""The Redis commands and keys of the Redis store: the only module that talks to Redis.
+"""The Redis commands and keys of the Redis store: the only module that talks to Redis
+(except for room history, whose keys and commands are `redis_history`'s).
 
 Layout (``prefix`` defaults to ``crdt_sync``):
 

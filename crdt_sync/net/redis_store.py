@@ -34,12 +34,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..doc import Room, StoreError
+from ..doc.history import RoomHistory
+from ..doc.history_recorder import Recorder
+from ..doc.retention import DEFAULT_RETENTION, Retention, compact_history
 from ..doc.store import DEFAULT_COMPACT_EVERY
 from ..doc.types import RoomName, Update, validate_room_name
 from .redis_api import DEFAULT_PREFIX, DEFAULT_TIMEOUT, Entry, RedisApi, RedisError, Snapshot
+from .redis_history import RedisHistoryLog
 from .redis_presence import DEFAULT_PRESENCE_TTL, RedisPresence
 from .relay import OpenRooms, Relay, StatusListener
-from .replica import Replica
+from .replica import RELAY_ORIGIN, Replica
 from .status import ConnectionStatus
 from .stream_ids import ZERO, StreamId, format_id
 
@@ -65,6 +69,8 @@ class RedisStore:
         min_message_lifetime: Seconds an entry stays in the stream after a snapshot covers it.
         timeout: Seconds before a Redis call counts as failed (then edits queue).
         block: Seconds one blocking read of the relay waits.
+        history: What room history keeps (`Retention`, in Redis beside the streams, see
+            `redis_history`); None: no history.
     """
 
     def __init__(
@@ -76,8 +82,11 @@ class RedisStore:
         min_message_lifetime: float = DEFAULT_MIN_MESSAGE_LIFETIME,
         timeout: float = DEFAULT_TIMEOUT,
         block: float = 1.0,
+        history: Retention | None = DEFAULT_RETENTION,
     ) -> None:
         self.api = RedisApi(url, prefix=prefix, timeout=timeout)
+        self.history = history
+        self.history_log = RedisHistoryLog(self.api)
         self.url = url
         self.server = self.api.server
         self.keys = self.api.keys
@@ -147,7 +156,37 @@ class RedisStore:
                 self.schedule_compaction(name)
         room.add_update_hook(replica.on_update)
         self.relay.add(replica)
+        if self.history is not None:
+            # Updates taken from the stream were recorded by the process that made them.
+            recorder = Recorder(
+                self.history_log,
+                room,
+                skip_origins={RELAY_ORIGIN},
+                ready=lambda: self.relay.healthy,
+            )
+            recorder.start()
+            room.add_record_hook(recorder)
+            room.history = RoomHistory(room, self.history_log, recorder, self.history)
         return room
+
+    def configure_history(self, history: Retention | None) -> None:
+        """Change what history keeps (None: off) for rooms loaded from now on."""
+        self.history = history
+
+    def compact_history(self, name: RoomName, now: float | None = None) -> tuple[int, int] | None:
+        """Apply the retention to a room's history now; returns ``(versions before,
+        versions kept)``, or None if history is off.
+
+        Raises:
+            StoreError: If Redis is unreachable (nothing is lost).
+        """
+        validate_room_name(name)
+        if self.history is None:
+            return None
+        try:
+            return compact_history(self.history_log, name, self.history, now)
+        except RedisError as exc:
+            raise StoreError(f"room {name!r}: could not compact its history: {exc}") from exc
 
     def rooms(self) -> list[RoomName]:
         """Names of the rooms stored in Redis (while it is unreachable: the rooms open here)."""
@@ -169,6 +208,7 @@ class RedisStore:
         validate_room_name(name)
         try:
             self.api.delete(name)
+            self.history_log.delete(name)
         except RedisError as exc:
             raise StoreError(f"room {name!r}: could not delete it in {self.server}: {exc}") from exc
 
@@ -316,6 +356,7 @@ class RedisStore:
     def _compact_in_background(self, name: RoomName) -> None:
         try:
             self.compact(name)
+            self.compact_history(name)
         except StoreError as exc:
             log.warning("compaction failed (nothing lost): %s", exc)
         except Exception:
