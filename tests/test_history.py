@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,6 +23,7 @@ from crdt_sync.doc.history import Version
 from crdt_sync.doc.history_log import SqliteHistoryLog
 from crdt_sync.doc.retention import Retention
 from crdt_sync.doc.store import LogStore
+from crdt_sync.doc.store_specs import open_store
 
 if TYPE_CHECKING:
     from crdt_sync.net.redis_store import RedisStore
@@ -444,9 +446,7 @@ def test_redis_history_is_shared_by_processes_and_survives_a_cold_start(
     assert cold.history.versions() == versions
     assert cold.history.state_at(versions[0].version)["level"]["value"] == 1
     assert cold.restore(versions[0].version, origin="s-bob") == ["level"]
-    wait_for(
-        lambda: mine.get("level") == 1 and theirs.get("level") == 1, "both to see the restore"
-    )
+    wait_for(lambda: mine.get("level") == 1 and theirs.get("level") == 1, "both to see the restore")
     assert cold.history.versions()[-1].who == ("Bob",)
 
 
@@ -468,3 +468,23 @@ def test_redis_history_compaction_keeps_exact_checkpoints(
         assert room.history.state_at(version.version) == states[version.version]
     store.delete("plans")
     assert stores().load("plans").history.versions() == []
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_history_is_turned_off_by_the_store_spec_or_configure(
+    tmp_path: Path, process_config: ModuleType
+) -> None:
+    assert open_store("memory").load("a").history is not None
+    assert open_store("memory?history=off").load("a").history is None
+    store = open_store(f"diskcache:{tmp_path}?history=off")
+    assert store.load("a").history is None
+    assert store.compact_history("a") is None  # type: ignore[attr-defined]
+    store.close()
+    with pytest.raises(ValueError, match="history must be 'on' or 'off', got 'maybe'"):
+        open_store("memory?history=maybe")
+    hub = process_config.configure("memory", history=None)
+    assert hub.open("plans").history is None
+    kept = Retention(every_for=dt.timedelta(hours=1))
+    assert open_store("memory", history=kept).load("b").history.retention == kept

@@ -18,7 +18,8 @@ import os
 import threading
 
 from .hub import Hub
-from .store_specs import DEFAULT_STORE, ENV_VAR, open_store
+from .retention import Retention
+from .store_specs import DEFAULT_STORE, ENV_VAR, KEEP_DEFAULT, StoreDefault, open_store
 
 _lock = threading.Lock()
 _hub: Hub | None = None
@@ -26,14 +27,18 @@ _spec: str | None = None
 _live_path: str | None = None
 
 
-def configure(store: str | None = None) -> Hub:
+def configure(
+    store: str | None = None, *, history: Retention | StoreDefault | None = KEEP_DEFAULT
+) -> Hub:
     """Choose where rooms are stored, once per process (calling again with the same value
     is a no-op, so it can sit at the top of a Streamlit script).
 
     Args:
         store: ``"diskcache:PATH"`` (default ``diskcache:.crdt_sync``, or the
             ``CRDT_SYNC_STORE`` environment variable), ``"memory"``, or
-            ``"redis://host:port/db"``.
+            ``"redis://host:port/db"``; any of them may end with ``?history=off``.
+        history: What room history keeps: a `Retention` (default: every version for a
+            day, hourly for a month, daily after), or None for no history.
 
     Returns:
         The process's Hub.
@@ -50,7 +55,7 @@ def configure(store: str | None = None) -> Hub:
     with _lock:
         if _hub is not None and spec == _spec:
             return _hub
-        new_store = open_store(spec)
+        new_store = open_store(spec, history=history)
         if _hub is not None:
             if _hub.open_rooms():
                 new_store.close()

@@ -7,8 +7,12 @@ that a package provides are listed with `provide_scheme`: the engine imports tha
 the first time such a spec is opened, and never otherwise, so Redis stays out of a
 process that does not use it.
 
+Any spec may end with ``?history=off`` (or ``&history=off`` after other parameters): its
+rooms keep no history (``history=on``: the default `Retention`).
+
 ```py
 store = open_store("diskcache:.crdt_sync")
+store = open_store("diskcache:.crdt_sync?history=off")
 register_scheme(("mem2:",), lambda spec: MemoryStore(), form='"mem2:"')
 ```
 """
@@ -16,12 +20,14 @@ register_scheme(("mem2:",), lambda spec: MemoryStore(), form='"mem2:"')
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .diskcache_store import DiskCacheStore
 from .memory_store import MemoryStore
+from .retention import DEFAULT_RETENTION, Retention
 from .store import UpdateStore
 
 DEFAULT_STORE = "diskcache:.crdt_sync"
@@ -74,18 +80,66 @@ def provide_scheme(prefixes: Sequence[str], module: str, *, form: str) -> None:
             _forms.append(form)
 
 
-def open_store(spec: str) -> UpdateStore:
+_HISTORY_OPTION = re.compile(r"([?&])history=([^&]*)")
+
+
+class StoreDefault:
+    """No history setting given: the store's own default."""
+
+
+KEEP_DEFAULT = StoreDefault()
+
+
+def split_history_option(spec: str) -> tuple[str, Retention | StoreDefault | None]:
+    """A spec without its ``history=on|off`` parameter, and what that parameter says.
+
+    ```py
+    split_history_option("memory?history=off")   # ("memory", None)
+    ```
+
+    Raises:
+        ValueError: For a value other than ``on`` or ``off``.
+    """
+    found = _HISTORY_OPTION.search(spec)
+    if found is None:
+        return spec, KEEP_DEFAULT
+    value = found.group(2).lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"store {spec!r}: history must be 'on' or 'off', got {value!r}")
+    rest = spec[: found.start()] + (found.group(1) if found.group(1) == "?" else "")
+    rest += spec[found.end() :].lstrip("&")
+    rest = rest.rstrip("?")
+    return rest, DEFAULT_RETENTION if value == "on" else None
+
+
+def open_store(
+    spec: str, *, history: Retention | StoreDefault | None = KEEP_DEFAULT
+) -> UpdateStore:
     """Build the store a spec names.
 
     Args:
         spec: ``"diskcache:PATH"``, ``"memory"``, ``"redis://HOST:PORT/DB"`` or any other
-            registered form.
+            registered form, optionally with ``?history=off``.
+        history: What room history keeps (`Retention`), None for no history; a
+            ``history=`` parameter of the spec wins.
 
     Raises:
         ValueError: If the spec is none of the accepted forms.
     """
     if not isinstance(spec, str):
         raise ValueError(f"store must be a str, one of {accepted()}; got {spec!r}")
+    spec, option = split_history_option(spec)
+    if not isinstance(option, StoreDefault):
+        history = option
+    store = _open(spec)
+    if not isinstance(history, StoreDefault):
+        configure_history = getattr(store, "configure_history", None)
+        if configure_history is not None:
+            configure_history(history)
+    return store
+
+
+def _open(spec: str) -> UpdateStore:
     opener = _opener(spec)
     if opener is None:
         with _lock:
