@@ -90,3 +90,22 @@ def test_engine_import_does_not_load_streamlit() -> None:
         "assert 'streamlit' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_key_not_read_in_the_last_whole_run_no_longer_reruns_its_reader() -> None:
+    """Issue 16: a session that read a key on another page (run 1) and then ran a page
+    that reads only another key (run 2) is rerun for that key alone."""
+    from crdt_sync.bridge.watch import Watch
+    from crdt_sync.doc import Room
+
+    watch = Watch("s1", Room("r"))
+    watch.read(["chart"], run=1)
+    watch.read(["level"], run=2)
+    watch.read(fragment="f", everything=True, run=1)
+    watch.run_ended(2)
+    assert watch.touch(["chart"]) == set()
+    assert not watch.has_dirty()
+    assert watch.touch(["level"]) == {None}
+    watch.read(["chart"], run=3)  # read again: tracked again
+    watch.run_ended(3)
+    assert watch.touch(["chart"]) == {None}

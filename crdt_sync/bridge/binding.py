@@ -66,6 +66,11 @@ class SessionBinding:
         self.keys: dict[str, KeyState] = {}
         self.skipped: set[str] = set()
         self.fragments: set[str | None] = set()
+        # The run that last entered a block bound here; after a whole run that did not
+        # (another page of a multipage app, a branch not taken) the page shows nothing of
+        # the room and is not rerun for its changes (`on_page`).
+        self.entered_run: int | None = None
+        self.on_page = True
         # Key prefixes a component (a whiteboard) shows itself: never copied into widgets.
         self.claimed: set[str] = set()
         self._dirty: set[str] = set()

@@ -139,7 +139,7 @@ class Registry:
                 self._watches[(session, room_name)] = watch
                 self._current[session] = room_name
                 others = self._join(session, room_name, room)
-        watch.read(keys, everything=everything, fragment=fragment)
+        watch.read(keys, everything=everything, fragment=fragment, run=runtime.run_number())
         if others is not None:
             runtime.on_session_end(session, self.leave_all)
             authorship.note_login(session)
@@ -197,15 +197,29 @@ class Registry:
         return sorted(targets)
 
     def needs_rerun(self, session: str) -> bool:
-        """Whether a session has room changes it has not shown yet (bindings and watches)."""
+        """Whether a session has room changes its page would show and does not yet
+        (bindings its last whole run entered, keys it read)."""
         with self._lock:
             bindings = [b for (s, _r), b in self._bindings.items() if s == session]
             watches = [w for (s, _r), w in self._watches.items() if s == session]
-        return any(b.has_dirty() for b in bindings) or any(w.has_dirty() for w in watches)
+        return any(b.on_page and b.has_dirty() for b in bindings) or any(
+            w.has_dirty() for w in watches
+        )
+
+    def _run_ended(self, session: str, run: int) -> None:
+        """A whole run of ``session`` ended: what it did not show is off its page."""
+        with self._lock:
+            bindings = [b for (s, _r), b in self._bindings.items() if s == session]
+            watches = [w for (s, _r), w in self._watches.items() if s == session]
+        for binding in bindings:
+            binding.on_page = binding.entered_run == run
+        for watch in watches:
+            watch.run_ended(run)
 
     def _join(self, session: str, room_name: str, room: Room) -> list[str]:
         """Make ``session`` a member of the room (locked); returns the other members."""
         runtime.install_patches()
+        runtime.on_full_run_end(self._run_ended)
         if room_name not in self._unobserve:
             self._unobserve[room_name] = room.observe(self._on_room_event)
         members = self._members.setdefault(room_name, {})
@@ -358,8 +372,8 @@ class Registry:
         targets: dict[str, Fragments] = {}
         binding_keys = {k for k in event.keys if not k.startswith(claimed)}
         for binding in bindings if binding_keys else ():
-            binding.mark_dirty(binding_keys)
-            if binding.session != origin:  # else it already shows its own change
+            binding.mark_dirty(binding_keys)  # pulled when a run enters it again
+            if binding.on_page and binding.session != origin:  # else nothing to show
                 targets.setdefault(binding.session, set()).update(binding.fragments or {None})
         for watch in watches:
             # Not skipped for the origin: a value it showed before changing it is stale.

@@ -113,6 +113,7 @@ def sync(
     binding = registry.bind(session, room, private_by_default=private_by_default)
     binding.read_only = read_only
     binding.fragments.add(runtime.fragment_id())
+    binding.entered_run, binding.on_page = runtime.run_number(), True
     held = runtime.held_keys()
     changed = runtime.changed_widgets()
     typed = typing_probe.typed_on()

@@ -50,19 +50,44 @@ class Watch:
         self._lock = threading.Lock()
         self._keys: dict[str, Fragments] = {}  # key -> fragments that read it
         self._everything: Fragments = set()  # fragments that read every key (iteration)
+        self._read_in: dict[str, int | None] = {}  # key -> run that last read it
+        self._everything_run: int | None = None
         self._dirty: set[str] = set()
 
     def read(
-        self, keys: Iterable[str] = (), *, everything: bool = False, fragment: str | None = None
+        self,
+        keys: Iterable[str] = (),
+        *,
+        everything: bool = False,
+        fragment: str | None = None,
+        run: int | None = None,
     ) -> None:
-        """Record that ``keys`` (or all keys) were read now, in ``fragment``."""
+        """Record that ``keys`` (or all keys) were read now, in ``fragment``, in ``run``."""
         with self._lock:
             if everything:
                 self._everything.add(fragment)
+                self._everything_run = run
                 self._dirty.clear()
             for key in keys:
                 self._keys.setdefault(key, set()).add(fragment)
+                self._read_in[key] = run
                 self._dirty.discard(key)
+
+    def run_ended(self, run: int) -> None:
+        """The session's whole run ``run`` ended: keys it did not read are off its page.
+
+        A key read in an earlier run only (on another page of a multipage app, in a
+        branch not taken this time) no longer reruns the session; the next read records
+        it again.
+        """
+        with self._lock:
+            for key in [k for k, r in self._read_in.items() if r is not None and r != run]:
+                del self._read_in[key]
+                self._keys.pop(key, None)
+                self._dirty.discard(key)
+            if self._everything_run is not None and self._everything_run != run:
+                self._everything.clear()
+                self._everything_run = None
 
     def touch(self, keys: Iterable[str]) -> Fragments:
         """Mark the read keys among ``keys`` dirty.

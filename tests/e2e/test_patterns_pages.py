@@ -77,6 +77,8 @@ PAGES = {
 
         st.header("About")
         st.write("Nothing is shared on this page.")
+        st.session_state.about_runs = st.session_state.get("about_runs", 0) + 1
+        st.caption(f"About runs: {st.session_state.about_runs}")
         """,
 }
 
@@ -175,3 +177,31 @@ def test_coming_back_from_a_page_without_sync_shows_the_rooms_values(
     shows(b, "Filters: level 45, title 'from B'")
     _level(b, "45", "B")
     no_exceptions(a, b)
+
+
+def test_a_page_that_shows_nothing_of_the_room_is_not_rerun_for_its_changes(
+    apps: PatternApps, open_session, request
+):
+    """Issue 16, "who needs a rerun": A left the room's page for About; B's edits do not
+    rerun A's page (it shows nothing of the room), and A coming back sees all of them."""
+    room = fresh_room(request)
+    a = person("A", _open(apps, open_session, room))
+    b = person("B", _open(apps, open_session, room))
+    c = person("C", _open(apps, open_session, room))
+    go_to_page(a, "About")
+    counter = a.get_by_text("About runs:")
+    expect(counter).to_be_visible(timeout=TIMEOUT)
+    before = counter.inner_text()
+    for level in (20, 40, 60):
+        set_slider(b, "Level", level)
+        shows(c, f"Filters: level {level}, title ''", "C")  # the push reached the others
+    # A rerun pushed with C's would have shown by now; give it a second more.
+    a.wait_for_timeout(1000)
+    assert counter.inner_text() == before, "A's About page was rerun for changes it hides"
+    go_to_page(a, "Filters")
+    shows(a, "Filters: level 60, title ''")
+    _level(a, "60", "A (back on Filters)")
+    set_slider(b, "Level", 80)  # and A, on the room's page again, gets pushes again
+    shows(a, "Filters: level 80, title ''")
+    _level(a, "80", "A")
+    no_exceptions(a, b, c)

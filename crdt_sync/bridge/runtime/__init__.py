@@ -3,9 +3,10 @@
 This package is the only place that touches Streamlit internals (checked against 1.67),
 one concept per module: which session, run and fragment is running (`context`), what the
 session state knows about this run (`state_facts`), what a block puts on the page
-(`elements`), rerunning other sessions (`scheduler`), session ends (`session_end`) and the
-two settings crdt_sync changes (`patches`). Each access is guarded: if a future Streamlit
-moves something, the bridge degrades (logged once) instead of breaking.
+(`elements`), rerunning other sessions (`scheduler`), session ends (`session_end`), the end
+of each whole run (`run_end`) and the two settings crdt_sync changes (`patches`). Each
+access is guarded: if a future Streamlit moves something, the bridge degrades (logged
+once) instead of breaking.
 """
 
 from .context import fragment_id as fragment_id
@@ -22,6 +23,7 @@ from .elements import KeylessWidget as KeylessWidget
 from .elements import watch_elements as watch_elements
 from .patches import install_patches as install_patches
 from .patches import silence_value_warning as silence_value_warning
+from .run_end import on_full_run_end as on_full_run_end
 from .scheduler import HOLD_MAX as HOLD_MAX
 from .scheduler import MID_RUN_RETRY as MID_RUN_RETRY
 from .scheduler import POLL_ENV as POLL_ENV

@@ -56,13 +56,16 @@ def fragment_id() -> str | None:
 _RUN_ATTR = "_crdt_sync_run"
 
 
-def run_number() -> int | None:
+def run_number(ctx: Any = None) -> int | None:
     """A number that identifies the script run (or fragment run) going on in this thread.
 
     Streamlit makes a new parallel-fragment coordinator for every run; the number is
     stamped on it, so two calls in one run agree and calls in different runs differ.
+
+    Args:
+        ctx: The run's `ScriptRunContext` (default: this thread's).
     """
-    ctx = script_ctx()
+    ctx = script_ctx() if ctx is None else ctx
     holder = getattr(ctx, "parallel_coordinator", None)
     if holder is None:
         return None

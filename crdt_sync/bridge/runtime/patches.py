@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import run_end
 from .clicks import has_click
 from .context import warn_once
 
@@ -38,9 +39,10 @@ def silence_value_warning() -> None:
 
 
 def guard_stopped_runs() -> None:
-    """Keep a stopped run's cleanup away from the session state its successor owns."""
+    """Keep a stopped run's cleanup away from the session state its successor owns, and
+    tell `run_end`'s listeners of every whole run that ended."""
     try:
-        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner, ScriptRunnerEvent
         from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
     except Exception as exc:
         warn_once("ScriptRunner", exc)
@@ -55,6 +57,8 @@ def guard_stopped_runs() -> None:
         requests = getattr(self, "_requests", None)
         if getattr(requests, "_state", None) == ScriptRequestType.STOP:
             premature_stop = True  # a newer run owns the session state now
+        succeeded = event == ScriptRunnerEvent.SCRIPT_STOPPED_WITH_SUCCESS
+        run_end.notify(ctx, stopped_early=premature_stop, succeeded=succeeded)
         original(self, ctx, event, premature_stop, run_descriptor)
 
     setattr(_on_script_finished, _PATCHED, True)
