@@ -7,6 +7,9 @@ crdt-sync inspect plans [--json]     # what a room holds
 crdt-sync export plans plans.ydoc    # offline copy (any Yjs client reads it)
 crdt-sync import plans plans.ydoc    # merge it back (never overwrites; creates the room)
 crdt-sync compact [plans]            # one snapshot per room; prints size before -> after
+crdt-sync history plans [--json]     # versions: who changed which keys, when (cli_history)
+crdt-sync show plans --at 12         # the room at a version or time; restore writes it back
+crdt-sync export plans f --with-history   # the room and its history (doc/history_file)
 ```
 
 Every subcommand takes ``--store`` (default: ``$CRDT_SYNC_STORE`` or the embedded
@@ -21,96 +24,27 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .cli_text import json_printable, printable
-from .doc import InvalidUpdate, Room, UpdateStore, codec, validate_room_name
+from .cli_common import (
+    CliError,
+    _existing,
+    _read_file,
+    _rooms,
+    _size,
+    _store,
+    _write_file,
+    print_contents,
+    store_option,
+)
+from .cli_history import COMMANDS as HISTORY_COMMANDS
+from .doc import InvalidUpdate, Room, authors, history_file, validate_room_name
 from .doc.inspection import RoomStats, room_contents, room_stats
 from .doc.store_specs import DEFAULT_STORE, ENV_VAR, open_store
-from .doc.update_format import DEFAULT_MAX_SIZE
-
-PROGRESS_FROM = 1 << 20  # files this big get a progress bar (on a terminal)
-CHUNK = 1 << 16
-
-
-class CliError(click.ClickException):
-    """An error the user can fix; exit status 2, nothing changed."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"crdt-sync: error: {self.format_message()}", err=True)
-
-
-# ------------------------------------------------------------------------------- stores
-
-
-def _default_store() -> str:
-    return os.environ.get(ENV_VAR) or DEFAULT_STORE
-
-
-store_option = click.option(
-    "--store",
-    "store_spec",
-    default=_default_store,
-    show_default=f"${ENV_VAR} or {DEFAULT_STORE}",
-    metavar="SPEC",
-    help='Where the rooms are: "diskcache:PATH", "memory" or "redis://HOST:PORT/DB".',
-)
-
-
-@contextmanager
-def _store(spec: str, *, create: bool = False) -> Iterator[UpdateStore]:
-    """Open the store a spec names; a diskcache directory must exist unless ``create``."""
-    if spec.startswith("diskcache:") and not create:
-        path = Path(spec.removeprefix("diskcache:")).expanduser()
-        if not (path / "meta").is_dir():
-            raise CliError(f"no crdt_sync store at {str(path)!r} (from --store {spec!r})")
-    try:
-        store = open_store(spec)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:  # a directory we may not write, an unreachable server...
-        raise CliError(f"cannot open store {spec!r}: {exc}") from None
-    try:
-        yield store
-    finally:
-        with suppress(Exception):
-            store.close()
-
-
-def _rooms(store: UpdateStore) -> list[str]:
-    try:
-        names = sorted(store.rooms())
-    except Exception as exc:
-        raise CliError(f"cannot list the rooms of {store!r}: {exc}") from None
-    status = getattr(store, "status", None)  # stores with a server (Redis) report their link
-    if callable(status) and not status().connected:
-        raise CliError(f"cannot reach the store: {status().error}")
-    return names
-
-
-def _existing(store: UpdateStore, name: str) -> str:
-    if name not in _rooms(store):
-        raise CliError(f"no room {name!r} in store {store!r}")
-    return name
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
 
 
 def _updates(n: int | None) -> str:
@@ -133,70 +67,7 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
 
 
-# ------------------------------------------------------------------------------- files
-
-
-def _read_file(path: Path, limit: int = DEFAULT_MAX_SIZE) -> bytes:
-    """The file's bytes, in chunks; the size is checked first, and again while reading (a
-    pipe has no size up front), so a file over ``limit`` costs no memory."""
-
-    def too_big(size: str) -> CliError:
-        return CliError(
-            f"{str(path)!r} is {size} bytes; a .ydoc may be at most {limit} bytes "
-            f"({_size(limit)}); nothing was changed"
-        )
-
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise too_big(str(size))
-        data = bytearray()
-        show = size >= PROGRESS_FROM and sys.stderr.isatty()
-        label = f"reading {path.name}"
-        with (
-            path.open("rb") as src,
-            click.progressbar(length=size, label=label, file=sys.stderr, hidden=not show) as bar,
-        ):
-            while chunk := src.read(CHUNK):
-                data += chunk
-                bar.update(len(chunk))
-                if len(data) > limit:
-                    raise too_big(f"over {limit}")
-        return bytes(data)
-    except OSError as exc:
-        raise CliError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write atomically (a crash or an error never leaves half a file)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".ydoc-", dir=path.parent if str(path.parent) else ".")
-    except OSError as exc:
-        raise CliError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if len(data) < PROGRESS_FROM or not sys.stderr.isatty():
-                out.write(data)
-            else:
-                label = f"writing {path.name}"
-                with click.progressbar(length=len(data), label=label, file=sys.stderr) as bar:
-                    for start in range(0, len(data), CHUNK):
-                        out.write(data[start : start + CHUNK])
-                        bar.update(min(CHUNK, len(data) - start))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CliError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-
-
 # ------------------------------------------------------------------------------- values
-
-
-def _short(value: Any, width: int = 120) -> str:
-    text = printable(repr(value))
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # ------------------------------------------------------------------------------- commands
@@ -292,31 +163,33 @@ def inspect(store_spec: str, as_json: bool, room: str) -> None:
     """Show what ROOM holds: registers and containers, with their values."""
     with _store(store_spec) as store:
         contents = room_contents(store.load(_existing(store, room)))
-    if as_json:
-        encoded = {
-            k: {"kind": v["kind"], "value": codec.encode(v["value"], k, ordered=False)}
-            for k, v in contents.items()
-        }
-        text = json.dumps({"room": room, "keys": encoded}, indent=2, ensure_ascii=False)
-        click.echo(json_printable(text))  # keys and values come from any client
-        return
-    click.echo(f"room {room!r}: {len(contents)} key{'s' if len(contents) != 1 else ''}")
-    keys = {key: printable(key) for key in contents}
-    width = max((len(k) for k in keys.values()), default=0)
-    for key, entry in contents.items():
-        click.echo(f"  {keys[key]:<{width}}  {entry['kind']:<8}  {_short(entry['value'])}")
+    print_contents(room, contents, as_json=as_json)
 
 
 @cli.command(name="export")
 @store_option
+@click.option(
+    "--with-history",
+    is_flag=True,
+    help="Also save the room's history (a JSON file, see crdt_sync.doc.history_file).",
+)
 @click.argument("room")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def export_(store_spec: str, room: str, file: Path) -> None:
+def export_(store_spec: str, with_history: bool, room: str, file: Path) -> None:
     """Save ROOM to FILE (.ydoc: Yjs update bytes any Yjs client can apply)."""
     with _store(store_spec) as store:
-        data = store.load(_existing(store, room)).export()
+        target = store.load(_existing(store, room))
+        if with_history:
+            try:
+                document = history_file.history_document(target)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+            data = history_file.dumps(document)
+        else:
+            data = target.export()
     _write_file(file, data)
-    click.echo(f"exported room {room!r} to {file} ({_size(len(data))})")
+    extra = f", {len(document['versions'])} versions of history" if with_history else ""
+    click.echo(f"exported room {room!r} to {file} ({_size(len(data))}{extra})")
 
 
 @cli.command(name="import")
@@ -330,6 +203,12 @@ def import_(store_spec: str, room: str, file: Path) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     data = _read_file(file)
+    try:
+        document = history_file.loads(data)
+        if document is not None:  # exported --with-history
+            data = history_file.ydoc_of(document)
+    except ValueError as exc:
+        raise CliError(f"{file}: {exc}; nothing was changed") from None
     try:
         if not Room(room).merge(data):  # checked on a scratch copy first
             raise CliError(
@@ -346,7 +225,13 @@ def import_(store_spec: str, room: str, file: Path) -> None:
         existed = room in _rooms(store)
         target = store.load(room)
         before = set(target.kinds())
-        target.merge(data)
+        kept_history = False
+        if document is not None:
+            try:
+                kept_history = history_file.restore_history_document(target, document)
+            except ValueError as exc:
+                raise CliError(f"{file}: {exc}; nothing was changed") from None
+        target.merge(data, origin=authors.CLI_AUTHOR)
         added = len(set(target.kinds()) - before)
         flush = getattr(store, "flush", None)
         if callable(flush) and not flush():  # a full disk, an unreachable server
@@ -358,31 +243,46 @@ def import_(store_spec: str, room: str, file: Path) -> None:
         f"merged {file} ({_size(len(data))}) into {what} {room!r}: "
         f"{len(target.kinds())} keys, {added} new"
     )
+    if document is not None:
+        count = len(document["versions"])
+        click.echo(
+            f"history: {count} versions imported"
+            if kept_history
+            else "history: not imported (the room has history of its own)"
+        )
 
 
 @cli.command()
 @store_option
 @click.argument("room", required=False)
 def compact(store_spec: str, room: str | None) -> None:
-    """Compact ROOM (default: every room) into one snapshot; prints size before -> after."""
+    """Compact ROOM (default: every room) into one snapshot; prints size before -> after,
+    and how many versions of history the retention kept."""
     with _store(store_spec) as store:
         names = [_existing(store, room)] if room else _rooms(store)
-        results: list[tuple[str, RoomStats, RoomStats]] = []
+        results: list[tuple[str, RoomStats, RoomStats, tuple[int, int] | None]] = []
+        compact_history = getattr(store, "compact_history", None)
         with _progress(names, "compacting") as bar:
             for name in bar:
                 before = room_stats(store, name)
                 try:
                     store.compact(name)
+                    kept = compact_history(name) if compact_history is not None else None
                 except Exception as exc:
                     raise CliError(f"could not compact room {name!r}: {exc}") from None
-                results.append((name, before, room_stats(store, name)))
-    for name, before, after in results:
+                results.append((name, before, room_stats(store, name), kept))
+    for name, before, after, kept in results:
+        history = "" if kept is None else f"; history: {kept[0]} versions -> {kept[1]} kept"
         click.echo(
             f"{name}: {_updates(before.updates)}, {_size(before.size)} -> "
-            f"{_updates(after.updates)}, {_size(after.size)}"
+            f"{_updates(after.updates)}, {_size(after.size)}{history}"
         )
     if not results:
         click.echo(f"no rooms in {store_spec}")
+
+
+for _command in HISTORY_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

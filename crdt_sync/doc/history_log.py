@@ -86,7 +86,8 @@ class HistoryLog(Protocol):
         bases: Sequence[tuple[int, Update]],
         metas: Sequence[Meta],
     ) -> None:
-        """Replace, atomically, the records, bases and versions in ``(after, upto]``."""
+        """Replace, atomically, the records, bases and versions in ``(after, upto]``; the
+        seq counter is raised to ``upto`` if it is lower (an imported history)."""
 
     def delete(self, name: RoomName) -> None:
         """Remove a room's history."""
@@ -281,6 +282,11 @@ class SqliteHistoryLog:
                 db.executemany(
                     _UPSERT_META,
                     [(name, m["version"], m["last"], json.dumps(m)) for m in metas],
+                )
+                db.execute(
+                    "INSERT INTO counters VALUES (?, ?) ON CONFLICT (room) DO UPDATE"
+                    " SET seq = MAX(seq, excluded.seq)",
+                    (name, upto),
                 )
                 db.execute("COMMIT")
             except BaseException:

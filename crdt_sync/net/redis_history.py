@@ -52,10 +52,11 @@ end
 return version
 """
 
-# KEYS: records, bases, versions, lasts. ARGV: after, upto, then counted groups of
-# (seq, member) records, (seq, member) bases and (version, last, meta) versions.
+# KEYS: records, bases, versions, lasts, counter. ARGV: after, upto, then counted groups
+# of (seq, member) records, (seq, member) bases and (version, last, meta) versions.
 _REWRITE = """
 local after, upto = tonumber(ARGV[1]), tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[5]) or '0') < upto then redis.call('SET', KEYS[5], upto) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. after, upto)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. after, upto)
 local lasts = redis.call('HGETALL', KEYS[4])
@@ -186,7 +187,8 @@ class RedisHistoryLog:
         args.append(len(metas))
         for meta in metas:
             args += [meta["version"], meta["last"], json.dumps(meta)]
-        self._rewrite(keys=self._keys(name), args=args)
+        counter = f"{self.prefix}:history-seq:{name}"
+        self._rewrite(keys=[*self._keys(name), counter], args=args)
 
     def delete(self, name: RoomName) -> None:
         self.redis.delete(*self._keys(name), f"{self.prefix}:history-seq:{name}")
