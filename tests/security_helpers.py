@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pycrdt import write_var_uint
-from ws_helpers import AppServer
+from ws_helpers import ROOM_ACCESS, AppServer
 
 HOSTILE_APP_SERVER = """
 import json
@@ -49,18 +49,7 @@ else:
     }
 
 
-def on_connect(websocket, room):
-    token = websocket.query_params.get("token", "writer")
-    return {"writer": "write", "reader": "read"}.get(token)
-
-
-def _with_room(request, action):
-    hub = config.hub()
-    room = hub.open(request.query_params["room"])
-    try:
-        return action(room)
-    finally:
-        hub.release(room.name)
+# ROOM_ACCESS
 
 
 async def show(request):
@@ -88,6 +77,7 @@ app = crdt_sync.App(
     **settings,
 )
 """
+HOSTILE_APP_SERVER = HOSTILE_APP_SERVER.replace("# ROOM_ACCESS\n", ROOM_ACCESS)
 
 
 class HostileServer(AppServer):

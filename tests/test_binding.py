@@ -35,6 +35,34 @@ def pair(room: Room) -> tuple[SessionBinding, SessionBinding]:
     return SessionBinding("A", room), SessionBinding("B", room)
 
 
+def two_pages(
+    widgets: dict[str, str],
+) -> tuple[Room, SessionBinding, dict[str, Any], SessionBinding, dict[str, Any]]:
+    """A room and two sessions A and B whose pages show ``widgets`` (first run done)."""
+    room = Room("r")
+    a, b = pair(room)
+    sa: dict[str, Any] = {}
+    sb: dict[str, Any] = {}
+    for binding, state in ((a, sa), (b, sb)):
+        run(binding, state, set(), widgets)
+    return room, a, sa, b, sb
+
+
+def commit(
+    binding: SessionBinding,
+    state: dict[str, Any],
+    key: str,
+    value: Any,
+    *others: tuple[SessionBinding, dict[str, Any]],
+) -> None:
+    """The person of ``binding`` changes ``key``; the room pushes it to ``others``."""
+    state[key] = value
+    run(binding, state, {key})
+    for other, other_state in others:
+        other.mark_dirty({key})
+        run(other, other_state, set())
+
+
 def test_edit_reaches_the_room_and_the_other_session() -> None:
     room = Room("r")
     a, b = pair(room)
@@ -53,12 +81,7 @@ def test_edit_reaches_the_room_and_the_other_session() -> None:
 def test_stale_echo_is_not_written_back() -> None:
     # B's page had not rendered A's "a1" when B committed another widget: B's request
     # carries the old "a0". That must neither reach the room nor stay on B's page.
-    room = Room("r")
-    a, b = pair(room)
-    sa: dict[str, Any] = {}
-    sb: dict[str, Any] = {}
-    for binding, state in ((a, sa), (b, sb)):
-        run(binding, state, set(), {"a": "text_input", "b": "text_input"})
+    room, a, sa, b, sb = two_pages({"a": "text_input", "b": "text_input"})
     sa["a"] = "a0"
     run(a, sa, {"a", "b"})
     b.mark_dirty({"a"})
@@ -77,20 +100,11 @@ def test_stale_echo_is_not_written_back() -> None:
 
 
 def test_edit_typed_against_an_older_view_keeps_what_arrived_meanwhile() -> None:
-    room = Room("r")
-    a, b = pair(room)
-    sa: dict[str, Any] = {}
-    sb: dict[str, Any] = {}
-    for binding, state in ((a, sa), (b, sb)):
-        run(binding, state, set(), {"story": "text_input"})
-    sa["story"] = "The quick brown fox"
-    run(a, sa, {"story"})
-    b.mark_dirty({"story"})
-    run(b, sb, set())
-    sa["story"] = "The very quick brown fox"
-    run(a, sa, {"story"})
-    b.mark_dirty({"story"})
-    run(b, sb, set())  # B's session got A's edit; B's page has not rendered it
+    room, a, sa, b, sb = two_pages({"story": "text_input"})
+    commit(a, sa, "story", "The quick brown fox", (b, sb))
+    commit(
+        a, sa, "story", "The very quick brown fox", (b, sb)
+    )  # B's session got A's edit; B's page has not rendered it
     sb["story"] = "The quick brown fox jumps"  # typed against the older view
     run(b, sb, {"story"})
     assert str(room.text("story")) == "The very quick brown fox jumps"
@@ -98,12 +112,7 @@ def test_edit_typed_against_an_older_view_keeps_what_arrived_meanwhile() -> None
 
 
 def test_multiselect_changes_are_adds_and_removes_not_overwrites() -> None:
-    room = Room("r")
-    a, b = pair(room)
-    sa: dict[str, Any] = {}
-    sb: dict[str, Any] = {}
-    for binding, state in ((a, sa), (b, sb)):
-        run(binding, state, set(), {"tags": "multi_select"})
+    room, a, sa, b, sb = two_pages({"tags": "multi_select"})
     sa["tags"] = ["red"]
     sb["tags"] = ["blue"]
     run(a, sa, {"tags"})
@@ -205,20 +214,9 @@ def test_regression_replacing_a_value_seen_via_a_push_uses_that_value_as_base() 
     A replaces "w8" with "w10": every page showed "w18", because A's edit was rebased from
     the older "w0" A's page no longer showed. An edit that touches what changed since an
     older view was made against the newest one."""
-    room = Room("r")
-    a, b = pair(room)
-    sa: dict[str, Any] = {}
-    sb: dict[str, Any] = {}
-    for binding, state in ((a, sa), (b, sb)):
-        run(binding, state, set(), {"field": "text_input"})
-    sa["field"] = "w0"
-    run(a, sa, {"field"})
-    b.mark_dirty({"field"})
-    run(b, sb, set())
-    sb["field"] = "w8"
-    run(b, sb, {"field"})
-    a.mark_dirty({"field"})
-    run(a, sa, set())  # pushed: A's page shows "w8"
+    room, a, sa, b, sb = two_pages({"field": "text_input"})
+    commit(a, sa, "field", "w0", (b, sb))
+    commit(b, sb, "field", "w8", (a, sa))  # pushed: A's page shows "w8"
     sa["field"] = "w10"
     run(a, sa, {"field"})
     assert str(room.text("field")) == "w10"
@@ -257,10 +255,7 @@ def test_regression_a_value_set_by_a_callback_is_an_edit_even_if_the_page_showed
     for binding, state in ((a, sa), (b, sb)):
         state["level"] = 50
         run(binding, state, set(), {"level": "slider"})
-    sa["level"] = 30
-    run(a, sa, {"level"})
-    b.mark_dirty({"level"})
-    run(b, sb, set())
+    commit(a, sa, "level", 30, (b, sb))
     assert sb["level"] == 30
     sb["level"] = 50  # B's Reset callback
     b.enter(
@@ -333,16 +328,8 @@ def test_two_people_typing_into_an_empty_field_both_keep_their_text() -> None:
 def test_a_person_who_typed_on_the_newest_view_replaces_it() -> None:
     """The same values as above, but B's page says B started typing on A's text (B saw it,
     selected it and typed over it): B's text replaces A's."""
-    room = Room("r")
-    a, b = pair(room)
-    sa: dict[str, Any] = {}
-    sb: dict[str, Any] = {}
-    for binding, state in ((a, sa), (b, sb)):
-        run(binding, state, set(), {"notes": "text_area"})
-    sa["notes"] = "Ann agrees."
-    run(a, sa, {"notes"})
-    b.mark_dirty({"notes"})
-    run(b, sb, set())
+    room, a, sa, b, sb = two_pages({"notes": "text_area"})
+    commit(a, sa, "notes", "Ann agrees.", (b, sb))
     sb["notes"] = "Bob was here."
     b.enter(sb, EntryFacts(reported={"notes"}, typed_on={"notes": fingerprint("Ann agrees.")}))
     b.exit(sb, {})
@@ -360,18 +347,12 @@ def test_an_older_value_chosen_again_alone_is_an_edit_not_an_echo() -> None:
     sb: dict[str, Any] = {"level": 50}
     run(a, sa, set(), {"level": "slider", "note": "text_input"})
     run(b, sb, set(), {"level": "slider", "note": "text_input"})
-    sa["level"] = 30
-    run(a, sa, {"level"})
-    b.mark_dirty({"level"})
-    run(b, sb, set())
+    commit(a, sa, "level", 30, (b, sb))
     sb["level"] = 50
     b.enter(sb, EntryFacts(reported={"level", "note"}, changed=frozenset({"level"})))
     b.exit(sb, {})
     assert room["level"] == 50
-    sa["level"] = 20
-    run(a, sa, {"level"})
-    b.mark_dirty({"level"})
-    run(b, sb, set())
+    commit(a, sa, "level", 20, (b, sb))
     sb["level"], sb["note"] = 50, "hi"  # B types a note on a page still showing 50
     b.enter(sb, EntryFacts(reported={"level", "note"}, changed=frozenset({"level", "note"})))
     b.exit(sb, {})

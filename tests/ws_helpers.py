@@ -23,6 +23,23 @@ from typing import Any
 
 from e2e.server import StreamlitServer
 
+ROOM_ACCESS = """
+def on_connect(websocket, room):
+    token = websocket.query_params.get("token", "writer")
+    return {"writer": "write", "reader": "read"}.get(token)
+
+
+def _with_room(request, action):
+    hub = config.hub()
+    room = hub.open(request.query_params["room"])
+    try:
+        return action(room)
+    finally:
+        hub.release(room.name)
+"""
+"""The test servers' ``on_connect`` hook (the ``token`` query parameter) and room access
+(``_with_room``); the server code needs ``config`` imported."""
+
 APP_SERVER = """
 import datetime
 import os
@@ -37,18 +54,7 @@ from crdt_sync.bridge.sessions import registry
 crdt_sync.configure(store=os.environ["CRDT_SYNC_STORE"])
 
 
-def on_connect(websocket, room):
-    token = websocket.query_params.get("token", "writer")
-    return {"writer": "write", "reader": "read"}.get(token)
-
-
-def _with_room(request, action):
-    hub = config.hub()
-    room = hub.open(request.query_params["room"])
-    try:
-        return action(room)
-    finally:
-        hub.release(room.name)
+# ROOM_ACCESS
 
 
 async def show(request):
@@ -99,6 +105,7 @@ app = crdt_sync.App(
     ],
 )
 """
+APP_SERVER = APP_SERVER.replace("# ROOM_ACCESS\n", ROOM_ACCESS)
 
 DEFAULT_APP = """
 import streamlit as st
