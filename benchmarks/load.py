@@ -301,9 +301,11 @@ def run(
     check_edits: int,
     work: Path,
     setups: Sequence[str] = SETUPS,
+    partial: Path | None = None,
 ) -> dict[str, Any]:
     """Every setup at every N (setups in turns, the order reversed each round), the
-    two-page measure, and the check against real browsers."""
+    two-page measure, and the check against real browsers. What is measured so far is
+    written to ``partial`` (JSON) after each measure, for ``--from-json``."""
     sys.path.insert(0, str(REPO / "tests"))
     from redis_helpers import REDIS_SERVER, RedisServer  # type: ignore[import-not-found]
 
@@ -326,6 +328,8 @@ def run(
                     except Exception as exc:  # recorded, the run goes on
                         result = {"setup": setup, "sessions": n, "error": f"{exc!r}"[:300]}
                 results["runs"].append({"round": r, **result})
+                if partial is not None:
+                    partial.write_text(json.dumps(results, indent=1))
     if pages_n:
         print(f"  two pages, {pages_n} sessions", flush=True)
         results["pages"] = in_own_loop(measure_pages(pages_n, edits, work / "pages"))
@@ -361,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         edits = args.edits or (3 if args.quick else 20)
         rounds = args.rounds or (1 if args.quick else 2)
         check = [] if args.no_check or args.pages_only else ([2] if args.quick else [2, 10])
+        partial = args.out / "plots" / "load.partial.json"
+        partial.parent.mkdir(parents=True, exist_ok=True)
         with scratch_dir("bench-load-") as work:
             results = run(
                 [] if args.pages_only else counts,
@@ -370,7 +376,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 check_counts=check,
                 check_edits=edits,
                 work=work,
+                partial=partial,
             )
+            partial.unlink(missing_ok=True)
         saved = args.out / "plots" / "load.json"
         if args.pages_only and saved.exists():  # the other measures stay as they were
             results = {**json.loads(saved.read_text()), "pages": results["pages"]}

@@ -257,7 +257,7 @@ def section(results: dict[str, Any], plot: str | None, notes: Sequence[str] = ()
         lines += [f"![Load: latency against N]({plot})", ""]
     else:
         lines += ["No plot: matplotlib is not installed (`pip install -e '.[bench]'`).", ""]
-    lines += list(notes)
+    lines += [*results.get("notes", []), *notes]
     return "\n".join(lines).rstrip() + "\n"
 
 
