@@ -374,6 +374,12 @@ def test_a_damaged_record_is_skipped_with_a_warning(
         state = room.history.state_at(versions[1].version)
     assert state == {"a": {"kind": "register", "value": 1}}
     assert "history record 2 is damaged, skipped: checksum mismatch" in caplog.text
+    store._history_log._db.execute(  # type: ignore[attr-defined]
+        "UPDATE versions SET meta = '{not json' WHERE version = ?", (versions[0].version,)
+    )
+    with caplog.at_level(logging.WARNING, logger="crdt_sync.history"):
+        assert room.history.versions() == versions[1:]
+    assert "a history version row is unreadable and skipped" in caplog.text
     store.close()
     assert dict(DiskCacheStore(tmp_path).load("plans")) == {"a": 1, "b": 2}
 

@@ -92,8 +92,8 @@ def _version(meta: Meta) -> Version:
     return Version(
         version=str(meta["version"]),
         time=dt.datetime.fromtimestamp(float(meta["t1"]), dt.UTC),
-        who=tuple(str(w) for w in meta["who"]),
-        keys=tuple(sorted(str(k) for k in meta["keys"])),
+        who=tuple(map(str, meta["who"])),
+        keys=tuple(sorted(map(str, meta["keys"]))),
     )
 
 
@@ -137,24 +137,23 @@ class RoomHistory:
         Raises:
             UnknownVersion: If ``at`` is neither a version id of this room nor a time.
         """
-        metas = self._metas()
+        self.recorder.flush()
+        name = self.room.name
         if isinstance(at, str):
-            for meta in metas:
-                if meta["version"] == at.strip():
-                    return meta
-            when = parse_time(at) if not at.strip().isdigit() else None
+            if at.strip().isdigit():
+                meta = self.log.version(name, at.strip())
+                if meta is None:
+                    raise UnknownVersion(name, at)
+                return meta
+            when = parse_time(at)
             if when is None:
-                raise UnknownVersion(self.room.name, at)
+                raise UnknownVersion(name, at)
         elif isinstance(at, dt.datetime):
             when = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
         else:
             raise TypeError(f"a version id, ISO time or datetime, got {type(at).__name__}")
-        stamp = when.timestamp()
-        found = None
-        for meta in metas:
-            if float(meta["t1"]) <= stamp:
-                found = meta
-        return found
+        # Looked up, not listed: showing one version costs the same in a long history.
+        return self.log.version_at(name, when.timestamp())
 
     def room_at(self, at: At) -> Room:
         """A scratch room holding the state at ``at`` (for previews; changing it changes

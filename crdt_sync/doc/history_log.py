@@ -52,6 +52,9 @@ Meta = dict[str, Any]
 Record = tuple[int, str, Update]
 """``(seq, version id, update bytes)``."""
 
+REQUIRED = frozenset({"version", "first", "last", "t0", "t1", "who", "keys"})
+"""The fields every version row has."""
+
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another process's; history never waits long
 
 
@@ -70,6 +73,12 @@ class HistoryLog(Protocol):
 
     def versions(self, name: RoomName) -> list[Meta]:
         """Every version's metadata, ordered by its last record (unreadable rows skipped)."""
+
+    def version(self, name: RoomName, version: str) -> Meta | None:
+        """One version's metadata, or None."""
+
+    def version_at(self, name: RoomName, when: float) -> Meta | None:
+        """The metadata of the last version made at or before ``when`` (epoch seconds)."""
 
     def base_before(self, name: RoomName, seq: int) -> tuple[int, Update] | None:
         """The latest base at or before ``seq``, or None."""
@@ -130,13 +139,18 @@ def read_meta(name: RoomName, raw: str) -> Meta | None:
         meta = json.loads(raw)
         if not isinstance(meta, dict):
             raise ValueError("not an object")
-        for field in ("version", "first", "last", "t0", "t1", "who", "keys"):
+        for field in sorted(REQUIRED):
             if field not in meta:
                 raise ValueError(f"missing {field!r}")
         return meta
     except (ValueError, TypeError) as exc:
         log.warning("room %r: a history version row is unreadable and skipped: %s", name, exc)
         return None
+
+
+def dump_meta(meta: Meta) -> str:
+    """A version row as stored: compact JSON."""
+    return json.dumps(meta, separators=(",", ":"))
 
 
 def new_meta(meta: Meta, version: str | None, seq: int) -> Meta:
@@ -201,7 +215,7 @@ class SqliteHistoryLog:
                     "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
                     (name, seq, stored["version"], pack_update(update)),
                 )
-                db.execute(_UPSERT_META, (name, stored["version"], seq, json.dumps(stored)))
+                db.execute(_UPSERT_META, (name, stored["version"], seq, dump_meta(stored)))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -224,7 +238,32 @@ class SqliteHistoryLog:
             rows = self._db.execute(
                 "SELECT meta FROM versions WHERE room = ? ORDER BY last", (name,)
             ).fetchall()
+        try:  # one parse for all rows: listing a long history costs far less
+            metas = json.loads("[" + ",".join(raw for (raw,) in rows) + "]")
+            if all(isinstance(m, dict) and m.keys() >= REQUIRED for m in metas):
+                return list(metas)
+        except (ValueError, TypeError):
+            pass
         return [m for (raw,) in rows if (m := read_meta(name, raw)) is not None]
+
+    def version(self, name: RoomName, version: str) -> Meta | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT meta FROM versions WHERE room = ? AND version = ?", (name, version)
+            ).fetchone()
+        return None if row is None else read_meta(name, row[0])
+
+    def version_at(self, name: RoomName, when: float) -> Meta | None:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT meta FROM versions WHERE room = ? AND json_extract(meta, '$.t1') <= ?"
+                " ORDER BY last DESC",
+                (name, when),
+            )
+            for (raw,) in rows:  # the first readable one
+                if (meta := read_meta(name, raw)) is not None:
+                    return meta
+        return None
 
     def base_before(self, name: RoomName, seq: int) -> tuple[int, Update] | None:
         with self._lock:
@@ -281,7 +320,7 @@ class SqliteHistoryLog:
                 )
                 db.executemany(
                     _UPSERT_META,
-                    [(name, m["version"], m["last"], json.dumps(m)) for m in metas],
+                    [(name, m["version"], m["last"], dump_meta(m)) for m in metas],
                 )
                 db.execute(
                     "INSERT INTO counters VALUES (?, ?) ON CONFLICT (room) DO UPDATE"

@@ -44,13 +44,23 @@ def write_back(
         The keys that changed, sorted.
     """
     old_kinds = old.kinds()
+    with old.lock:
+        old_raw = old._layout.registers.to_py() or {}
     changed: list[str] = []
     with room.transaction(origin):
         now_kinds = room.kinds()
+        now_raw = room._layout.registers.to_py() or {}
         wanted = set(old_kinds) | set(now_kinds) if keys is None else set(keys)
         for key in sorted(wanted):
             was, now = old_kinds.get(key), now_kinds.get(key)
             if was is None and now is None:
+                continue
+            if was == now == "register" and key in old_raw:
+                # Compared and written in stored form: a room of many registers restores
+                # without decoding every value.
+                if old_raw.get(key) != now_raw.get(key):
+                    room._layout.registers[key] = old_raw[key]
+                    changed.append(key)
                 continue
             if now is not None and was != now:
                 _remove(room, key, now)

@@ -29,9 +29,10 @@ from . import history_recorder
 from .history_log import HistoryLog, Meta, Record
 from .types import RoomName, Update
 
-BASE_EVERY = 1000
-"""Compaction writes a base once this many kept versions follow the last one (and their
-records are at least twice the base's size, so bases never cost more than the history)."""
+BASE_EVERY = 100
+"""Compaction writes a base once this many kept versions follow the last one and their
+records are at least twice the base's size (so bases never cost more than half the
+history, and rebuilding a past state replays at most that much besides one base)."""
 
 
 @dataclass(frozen=True)

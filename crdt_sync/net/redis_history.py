@@ -22,13 +22,12 @@ history.append("plans", None, update, {"t0": 1.0, "t1": 1.0, "who": ["ann"], "ke
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from ..doc.entry_format import CorruptEntry
-from ..doc.history_log import Meta, Record, pack_update, read_meta, unpack_update
+from ..doc.history_log import Meta, Record, dump_meta, pack_update, read_meta, unpack_update
 from ..doc.types import RoomName, Update
 from .redis_api import RedisApi
 
@@ -96,8 +95,8 @@ def _member(seq: int, version: str, data: Update) -> bytes:
 
 def _template(meta: Meta) -> str:
     rest = {k: v for k, v in meta.items() if k not in ("version", "first", "last")}
-    body = json.dumps(rest)
-    return '{"version": "@V@", "first": "@F@", "last": "@L@", ' + body[1:]
+    body = dump_meta(rest)
+    return '{"version":"@V@","first":"@F@","last":"@L@",' + body[1:]
 
 
 class RedisHistoryLog:
@@ -150,6 +149,14 @@ class RedisHistoryLog:
         metas = [read_meta(name, value.decode(errors="replace")) for value in raw.values()]
         return sorted((m for m in metas if m is not None), key=lambda m: int(m["last"]))
 
+    def version(self, name: RoomName, version: str) -> Meta | None:
+        raw = self.redis.hget(self._keys(name)[2], version)
+        return None if raw is None else read_meta(name, raw.decode(errors="replace"))
+
+    def version_at(self, name: RoomName, when: float) -> Meta | None:
+        found = [m for m in self.versions(name) if float(m["t1"]) <= when]
+        return found[-1] if found else None
+
     def _decode(self, name: RoomName, what: str, member: bytes) -> Record | None:
         try:
             seq_text, version, data = member.split(b":", 2)
@@ -186,7 +193,7 @@ class RedisHistoryLog:
             args += [seq, _member(seq, "base", state)]
         args.append(len(metas))
         for meta in metas:
-            args += [meta["version"], meta["last"], json.dumps(meta)]
+            args += [meta["version"], meta["last"], dump_meta(meta)]
         counter = f"{self.prefix}:history-seq:{name}"
         self._rewrite(keys=[*self._keys(name), counter], args=args)
 
