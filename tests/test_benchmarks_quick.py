@@ -199,3 +199,31 @@ def test_load_quick_writes_well_formed_results_and_leaves_published_results_alon
         png = tmp_path / "plots" / "load.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "(plots/load.png)" in load
+
+
+def test_history_quick_writes_well_formed_results_and_leaves_published_results_alone() -> None:
+    """``python -m benchmarks.history --quick`` (issue 14), no ``--out``: storage on vs off
+    for each room and the time table, with numbers and a verdict in every row, written to a
+    scratch directory; the published ``benchmarks/RESULTS.md`` is not touched."""
+    published = REPO / "benchmarks" / "RESULTS.md"
+    before = published.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.history", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert published.read_bytes() == before
+    scratch = re.search(r"--quick: results go to (\S+),", proc.stdout)
+    assert scratch, proc.stdout[-2000:]
+    text = (Path(scratch.group(1)) / "RESULTS.md").read_text()
+    history = section(text, "## History")
+    rows = table_rows(history)
+    rooms = [row[0] for row in rows]
+    for room in ("restore benchmark room", "widgets, 4 people", "whiteboard strokes"):
+        assert room in rooms, rooms
+    assert sum(room.startswith("engine benchmark's keys") for room in rooms) == 1
+    for row in rows:
+        assert re.search(r"\d", " ".join(row[1:])) and re.search(r"met|MISSED", row[-1]), row

@@ -92,6 +92,8 @@ def test_consecutive_changes_by_one_author_are_one_version(
     ]
     assert versions[0].time == dt.datetime.fromtimestamp(T0 + 4.9, dt.UTC)
     assert [int(v.version) for v in versions] == sorted(int(v.version) for v in versions)
+    assert room.history.versions(limit=2) == versions[1:]
+    assert room.history.versions(limit=0) == []
     assert versions[1].to_json() == {
         "version": versions[1].version,
         "time": "2026-05-28T20:26:47.000Z",
@@ -448,6 +450,7 @@ def test_redis_history_is_shared_by_processes_and_survives_a_cold_start(
         (("Bob",), ("level",)),
     ]
     assert theirs.history.versions() == versions
+    assert theirs.history.versions(limit=1) == versions[1:]
     cold = stores().load("plans")
     assert cold.history.versions() == versions
     assert cold.history.state_at(versions[0].version)["level"]["value"] == 1

@@ -122,13 +122,14 @@ class RoomHistory:
     def __repr__(self) -> str:
         return f"RoomHistory({self.room.name!r})"
 
-    def versions(self) -> list[Version]:
-        """Every version kept, oldest first (reads metadata only, never an update)."""
-        return [_version(m) for m in self._metas()]
+    def versions(self, limit: int | None = None) -> list[Version]:
+        """Every version kept, oldest first (reads metadata only, never an update).
 
-    def _metas(self) -> list[Meta]:
+        Args:
+            limit: Only the newest ``limit`` versions (a panel showing the latest).
+        """
         self.recorder.flush()
-        return self.log.versions(self.room.name)
+        return [_version(m) for m in self.log.versions(self.room.name, limit)]
 
     def find(self, at: At) -> Meta | None:
         """The version ``at`` names: by id, or the last one made at or before a time (None:

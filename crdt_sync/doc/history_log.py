@@ -71,8 +71,9 @@ class HistoryLog(Protocol):
     def last_seq(self, name: RoomName) -> int:
         """The highest record seq handed out for a room (0: none)."""
 
-    def versions(self, name: RoomName) -> list[Meta]:
-        """Every version's metadata, ordered by its last record (unreadable rows skipped)."""
+    def versions(self, name: RoomName, limit: int | None = None) -> list[Meta]:
+        """Every version's metadata (only the newest ``limit``), ordered by its last record
+        (unreadable rows skipped)."""
 
     def version(self, name: RoomName, version: str) -> Meta | None:
         """One version's metadata, or None."""
@@ -233,11 +234,13 @@ class SqliteHistoryLog:
             row = self._db.execute("SELECT seq FROM counters WHERE room = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
 
-    def versions(self, name: RoomName) -> list[Meta]:
+    def versions(self, name: RoomName, limit: int | None = None) -> list[Meta]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT meta FROM versions WHERE room = ? ORDER BY last", (name,)
+                "SELECT meta FROM versions WHERE room = ? ORDER BY last DESC LIMIT ?",
+                (name, -1 if limit is None else limit),
             ).fetchall()
+        rows.reverse()
         try:  # one parse for all rows: listing a long history costs far less
             metas = json.loads("[" + ",".join(raw for (raw,) in rows) + "]")
             if all(isinstance(m, dict) and m.keys() >= REQUIRED for m in metas):

@@ -20,6 +20,7 @@ changed = write_back(room, old_room, keys=None, origin="ann")   # ["level", "not
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,24 +44,28 @@ def write_back(
     Returns:
         The keys that changed, sorted.
     """
-    old_kinds = old.kinds()
-    with old.lock:
-        old_raw = old._layout.registers.to_py() or {}
+    old_kinds, old_raw = _read(old)
     changed: list[str] = []
     with room.transaction(origin):
-        now_kinds = room.kinds()
-        now_raw = room._layout.registers.to_py() or {}
+        now_kinds, now_raw = _read(room)
         wanted = set(old_kinds) | set(now_kinds) if keys is None else set(keys)
         for key in sorted(wanted):
             was, now = old_kinds.get(key), now_kinds.get(key)
             if was is None and now is None:
                 continue
             if was == now == "register" and key in old_raw:
-                # Compared and written in stored form: a room of many registers restores
-                # without decoding every value.
-                if old_raw.get(key) != now_raw.get(key):
-                    room._layout.registers[key] = old_raw[key]
+                # Compared in stored form and copied as stored: a room of many registers
+                # restores without decoding every value.
+                if old_raw[key] != now_raw.get(key):
+                    with old.lock:
+                        room._layout.registers[key] = old._layout.registers[key]
                     changed.append(key)
+                continue
+            if now == "register" and was is None and key in now_raw:
+                del room._layout.registers[key]  # the common removal, without lookups
+                if key in room._layout.kinds:
+                    del room._layout.kinds[key]
+                changed.append(key)
                 continue
             if now is not None and was != now:
                 _remove(room, key, now)
@@ -68,6 +73,20 @@ def write_back(
             if was is None or _write(room, old, key, was, fresh=now is None):
                 changed.append(key)
     return changed
+
+
+def _read(room: Room) -> tuple[dict[str, str], dict[str, Any]]:
+    """A room's kinds (as `Room.kinds` gives them) and its registers in stored form,
+    read as JSON in one pass each (pycrdt's item by item reads cost far more)."""
+    with room.lock:
+        kinds_json, registers_json = str(room._layout.kinds), str(room._layout.registers)
+    try:
+        kinds, registers = json.loads(kinds_json), json.loads(registers_json)
+    except ValueError:  # not JSON after all: read item by item
+        return dict(room.kinds()), dict(room._layout.registers.to_py() or {})
+    found = dict.fromkeys(registers, "register")
+    found.update(kinds)
+    return found, registers
 
 
 def _remove(room: Room, key: str, kind: str) -> None:

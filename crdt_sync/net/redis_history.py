@@ -144,10 +144,11 @@ class RedisHistoryLog:
         raw = self.redis.get(f"{self.prefix}:history-seq:{name}")
         return int(raw) if raw else 0
 
-    def versions(self, name: RoomName) -> list[Meta]:
+    def versions(self, name: RoomName, limit: int | None = None) -> list[Meta]:
         raw = self.redis.hgetall(self._keys(name)[2])
         metas = [read_meta(name, value.decode(errors="replace")) for value in raw.values()]
-        return sorted((m for m in metas if m is not None), key=lambda m: int(m["last"]))
+        found = sorted((m for m in metas if m is not None), key=lambda m: int(m["last"]))
+        return found if limit is None else found[len(found) - limit :] if limit else []
 
     def version(self, name: RoomName, version: str) -> Meta | None:
         raw = self.redis.hget(self._keys(name)[2], version)
