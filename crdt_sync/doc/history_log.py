@@ -103,7 +103,7 @@ class HistoryLog(Protocol):
         """Remove a room's history."""
 
     def size(self, name: RoomName) -> int:
-        """Bytes a room's history takes (records, bases and metadata)."""
+        """Bytes of a room's history: its records, bases and version rows."""
 
     def close(self) -> None:
         """Release files and connections."""
@@ -343,12 +343,11 @@ class SqliteHistoryLog:
     def size(self, name: RoomName) -> int:
         with self._lock:
             total = 0
+            # What is stored, as the store's own room_stats counts it (values, not keys).
             for query in (
-                "SELECT COALESCE(SUM(LENGTH(data) + LENGTH(version) + 16), 0) FROM records"
-                " WHERE room = ?",
-                "SELECT COALESCE(SUM(LENGTH(data) + 16), 0) FROM bases WHERE room = ?",
-                "SELECT COALESCE(SUM(LENGTH(meta) + LENGTH(version) + 8), 0) FROM versions"
-                " WHERE room = ?",
+                "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM records WHERE room = ?",
+                "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM bases WHERE room = ?",
+                "SELECT COALESCE(SUM(LENGTH(meta)), 0) FROM versions WHERE room = ?",
             ):
                 total += int(self._db.execute(query, (name,)).fetchone()[0])
             return total
