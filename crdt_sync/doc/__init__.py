@@ -5,11 +5,16 @@ from .codec import encode as encode
 from .diskcache_store import DiskCacheStore as DiskCacheStore
 from .errors import InvalidUpdate as InvalidUpdate
 from .errors import KindMismatch as KindMismatch
+from .errors import NoHistory as NoHistory
 from .errors import StoreError as StoreError
+from .errors import UnknownVersion as UnknownVersion
 from .files import export_file as export_file
 from .files import import_file as import_file
+from .history import RoomHistory as RoomHistory
+from .history import Version as Version
 from .hub import Hub as Hub
 from .memory_store import MemoryStore as MemoryStore
+from .retention import Retention as Retention
 from .room import Room as Room
 from .store import UpdateStore as UpdateStore
 from .text_edits import TextEdit as TextEdit
