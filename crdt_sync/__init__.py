@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .bridge import undo_button as undo_button
     from .bridge.status import connection_status as connection_status
     from .components.data_editor import data_editor as data_editor
+    from .components.history_panel import history_panel as history_panel
     from .components.whiteboard import whiteboard as whiteboard
     from .doc.config import configure as configure
     from .net.app import App as App
@@ -77,6 +78,7 @@ _LAZY: dict[str, str] = {
     "connection_status": ".bridge.status",
     "configure": ".doc.config",
     "data_editor": ".components.data_editor",
+    "history_panel": ".components.history_panel",
     "whiteboard": ".components.whiteboard",
     "App": ".net.app",
     "yjs_route": ".net.app",

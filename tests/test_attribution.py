@@ -1,18 +1,27 @@
 """Who the bridge and the websocket channel say each origin is (history's attribution).
 
-Unit tests of the naming itself; `tests/e2e/test_history_e2e.py` checks in real browsers
-and with a real y-websocket client that ``crdt-sync history`` names them.
+Unit tests of the naming itself, and one with a real npm y-websocket client that announces
+``user.name`` and edits: ``crdt-sync history`` names it. `tests/e2e/test_history_e2e.py`
+checks the same for two people in real browsers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
 from own_loop import run_on_own_loop
+from peers import NODE, Peer
+from replicas import wait_for
+from ws_helpers import AppServer
 
 from crdt_sync.bridge import authorship
 from crdt_sync.bridge.watch import QuietOrigin
@@ -131,3 +140,45 @@ def test_a_yjs_clients_announced_name_names_its_connection_until_it_closes() -> 
     assert seen["cursor"] != "ann"
     assert seen["renamed"] == "zoé"
     assert seen["closed"].startswith("crdt_sync:ws:")
+
+
+CLI = Path(sys.executable).parent / "crdt-sync"
+
+
+def history(store: Path, room: str) -> list[dict[str, Any]]:
+    """``crdt-sync history ROOM --json`` on a diskcache store."""
+    env = {k: v for k, v in os.environ.items() if k != "CRDT_SYNC_STORE"}
+    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "crdt_sync.cli"]
+    done = subprocess.run(
+        [*command, "history", room, "--json", "--store", f"diskcache:{store}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    versions: list[dict[str, Any]] = json.loads(done.stdout)
+    return versions
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_history_names_a_yjs_client_by_its_announced_user_name(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    server = AppServer(tmp_path / "server", store=f"diskcache:{store}").start()
+    try:
+        zoe = Peer.yjs(server.ws_url, "garden", name="zoe")
+        try:
+            zoe.wait_event(lambda e: e.get("event") == "synced", "the initial sync")
+            zoe.request("awareness", state={"user": {"name": "zoe", "color": "#3a7"}})
+            wait_for(lambda: "zoe" in server.room("garden")["presence"], "zoe in presence")
+            zoe.request("ops", ops=[{"op": "set", "key": "level", "value": 7}])
+            zoe.request("ack")  # the server has handled (and recorded) the edit
+        finally:
+            zoe.close()
+        server.post("garden", "set", {"key": "after", "value": "server"})
+    finally:
+        server.stop()
+    versions = history(store, "garden")
+    assert any(v["who"] == ["zoe"] and "level" in v["keys"] for v in versions), versions
+    # Once zoe's connection closed, her name is forgotten: the server's change is not hers.
+    assert all("zoe" not in v["who"] for v in versions if "after" in v["keys"]), versions

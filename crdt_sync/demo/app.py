@@ -1,7 +1,8 @@
 """The crdt_sync demo: a dashboard several people use at once. ``crdt-sync demo`` starts it.
 
 Open it in two tabs: every filter, the task table, the notes and the whiteboard are shared
-by everyone in the room, and edits made at the same time are merged, not overwritten.
+by everyone in the room, and edits made at the same time are merged, not overwritten. The
+room's history (who changed what; any past version previewed and restored) is at the end.
 """
 
 from __future__ import annotations
@@ -102,3 +103,11 @@ with crdt_sync.sync(room):
 st.markdown("#### Whiteboard")
 st.caption("Draw, add sticky notes, move things around: each stroke appears on every page.")
 crdt_sync.whiteboard(room, key="board", height=520)
+
+with st.expander("History of this room: who changed what, restore a past version", icon="🕘"):
+    st.caption(
+        "Every change is recorded under the name its author gave in the sidebar. Pick a version to "
+        "see the room as it was; restoring writes it forward as a new change by you, so "
+        "everyone sees it and your Undo takes it back."
+    )
+    crdt_sync.history_panel(room)
