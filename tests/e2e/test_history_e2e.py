@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from .helpers import (
@@ -88,19 +89,32 @@ def history(store: Path, room: str) -> list[dict[str, Any]]:
 
 
 def choose_version(page: Page, pattern: str, timeout: float = TIMEOUT) -> str:
-    """Pick the newest version whose label matches ``pattern`` in the panel's selectbox."""
+    """Pick the newest version whose label matches ``pattern`` in the panel's selectbox.
+
+    The panel reruns whenever someone else changes the room, and a rerun may close the
+    open dropdown: then it is opened again.
+    """
     combo = widget(page, "stSelectbox", "Version").get_by_role("combobox")
-    with expect_rerun(page, timeout):
-        combo.focus(timeout=timeout)
-        combo.press("ArrowDown", timeout=timeout)
-        listbox = page.locator(f"[id={json.dumps(combo.get_attribute('aria-controls'))}]")
-        expect(listbox).to_be_visible(timeout=timeout)
-        option = listbox.get_by_role("option").filter(has_text=re.compile(pattern)).first
-        label = option.inner_text(timeout=timeout)
-        option.click(timeout=timeout)
-    expect(page.get_by_role("listbox")).to_have_count(0, timeout=timeout)
-    wait_idle(page, timeout)
-    return label
+    for attempt in range(3):
+        wait_idle(page, timeout)
+        try:
+            with expect_rerun(page, timeout):
+                combo.focus(timeout=timeout)
+                combo.press("ArrowDown", timeout=timeout)
+                listbox = page.locator(f"[id={json.dumps(combo.get_attribute('aria-controls'))}]")
+                expect(listbox).to_be_visible(timeout=timeout)
+                option = listbox.get_by_role("option").filter(has_text=re.compile(pattern))
+                label = option.first.inner_text(timeout=3_000)
+                option.first.click(timeout=3_000)
+        except (AssertionError, PlaywrightError):
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            continue
+        expect(page.get_by_role("listbox")).to_have_count(0, timeout=timeout)
+        wait_idle(page, timeout)
+        return label
+    raise AssertionError("unreachable")
 
 
 @contextmanager
