@@ -317,3 +317,24 @@ def test_history_is_turned_off_by_the_store_spec_or_configure(
     assert hub.open("plans").history is None
     kept = Retention(every_for=dt.timedelta(hours=1))
     assert open_store("memory", history=kept).load("b").history.retention == kept
+
+
+def test_a_compaction_overtaken_by_another_writes_nothing(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    room = store.load("plans")
+    for level in range(30):
+        edit(room, "s-ann", level=level)
+        clock.tick(0.1)
+    log = store._history_log
+    assert log is not None
+    before = log.records("plans", 0, 100)
+    real = log.count
+    # Another compaction rewrote the range between this one's reading and its writing.
+    monkeypatch.setattr(log, "count", lambda *args: real(*args) + 1)
+    assert room.history.compact() == (1, 1)
+    assert log.records("plans", 0, 100) == before  # left as the other one wrote it
+    monkeypatch.setattr(log, "count", real)
+    room.history.compact()
+    assert len(log.records("plans", 0, 100)) == 1

@@ -87,6 +87,9 @@ class HistoryLog(Protocol):
     def records(self, name: RoomName, after: int, upto: int) -> list[Record]:
         """The records with ``after < seq <= upto``, in order (damaged ones skipped)."""
 
+    def count(self, name: RoomName, after: int, upto: int) -> int:
+        """How many records are stored with ``after < seq <= upto`` (damaged ones too)."""
+
     def rewrite(
         self,
         name: RoomName,
@@ -95,9 +98,15 @@ class HistoryLog(Protocol):
         records: Sequence[Record],
         bases: Sequence[tuple[int, Update]],
         metas: Sequence[Meta],
-    ) -> None:
+        *,
+        expect: int | None = None,
+    ) -> bool:
         """Replace, atomically, the records, bases and versions in ``(after, upto]``; the
-        seq counter is raised to ``upto`` if it is lower (an imported history)."""
+        seq counter is raised to ``upto`` if it is lower (an imported history).
+
+        With ``expect``, nothing is written (False) unless that many records are still in
+        the range: another compaction rewrote it meanwhile, and its result stands.
+        """
 
     def delete(self, name: RoomName) -> None:
         """Remove a room's history."""
@@ -296,6 +305,14 @@ class SqliteHistoryLog:
                 log.warning("room %r: history record %d is damaged, skipped: %s", name, seq, exc)
         return found
 
+    def count(self, name: RoomName, after: int, upto: int) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM records WHERE room = ? AND seq > ? AND seq <= ?",
+                (name, after, upto),
+            ).fetchone()
+        return int(row[0])
+
     def rewrite(
         self,
         name: RoomName,
@@ -304,12 +321,22 @@ class SqliteHistoryLog:
         records: Sequence[Record],
         bases: Sequence[tuple[int, Update]],
         metas: Sequence[Meta],
-    ) -> None:
+        *,
+        expect: int | None = None,
+    ) -> bool:
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
                 span = (name, after, upto)
+                if expect is not None:
+                    found = db.execute(
+                        "SELECT COUNT(*) FROM records WHERE room = ? AND seq > ? AND seq <= ?",
+                        span,
+                    ).fetchone()[0]
+                    if found != expect:
+                        db.execute("ROLLBACK")
+                        return False
                 db.execute("DELETE FROM records WHERE room = ? AND seq > ? AND seq <= ?", span)
                 db.execute("DELETE FROM bases WHERE room = ? AND seq > ? AND seq <= ?", span)
                 db.execute("DELETE FROM versions WHERE room = ? AND last > ? AND last <= ?", span)
@@ -334,6 +361,7 @@ class SqliteHistoryLog:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            return True
 
     def delete(self, name: RoomName) -> None:
         with self._lock:

@@ -106,6 +106,7 @@ def compact_history(
         return len(metas), len(metas)
     start = int(metas[first - 1]["last"]) if first else 0
     upto = int(metas[-1]["last"])
+    expect = history.count(name, start, upto)  # before reading: see rewrite
     doc: Doc[Any] = Doc()
     base = history.base_before(name, start)
     base_seq = base[0] if base is not None else 0
@@ -115,7 +116,8 @@ def compact_history(
         doc.apply_update(update)
     records = history.records(name, start, upto)
     out_records, out_bases, out_metas = _replay(doc, metas[first:], kept, records)
-    history.rewrite(name, start, upto, out_records, out_bases, out_metas)
+    if not history.rewrite(name, start, upto, out_records, out_bases, out_metas, expect=expect):
+        return len(metas), len(history.versions(name))  # another compaction came first
     return len(metas), first + len(out_metas)
 
 

@@ -51,10 +51,15 @@ end
 return version
 """
 
-# KEYS: records, bases, versions, lasts, counter. ARGV: after, upto, then counted groups
-# of (seq, member) records, (seq, member) bases and (version, last, meta) versions.
+# KEYS: records, bases, versions, lasts, counter. ARGV: after, upto, expected count of
+# records in the range (-1: any), then counted groups of (seq, member) records,
+# (seq, member) bases and (version, last, meta) versions.
 _REWRITE = """
 local after, upto = tonumber(ARGV[1]), tonumber(ARGV[2])
+local expect = tonumber(ARGV[3])
+if expect >= 0 and redis.call('ZCOUNT', KEYS[1], '(' .. after, upto) ~= expect then
+  return 0
+end
 if tonumber(redis.call('GET', KEYS[5]) or '0') < upto then redis.call('SET', KEYS[5], upto) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. after, upto)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. after, upto)
@@ -66,7 +71,7 @@ for i = 1, #lasts, 2 do
     redis.call('HDEL', KEYS[4], lasts[i])
   end
 end
-local i = 3
+local i = 4
 for k = 1, 2 do
   local n = tonumber(ARGV[i])
   i = i + 1
@@ -177,6 +182,9 @@ class RedisHistoryLog:
         members = self.redis.zrangebyscore(self._keys(name)[0], f"({after}", upto)
         return [r for m in members if (r := self._decode(name, "record", m)) is not None]
 
+    def count(self, name: RoomName, after: int, upto: int) -> int:
+        return int(self.redis.zcount(self._keys(name)[0], f"({after}", upto))
+
     def rewrite(
         self,
         name: RoomName,
@@ -185,8 +193,10 @@ class RedisHistoryLog:
         records: Sequence[Record],
         bases: Sequence[tuple[int, Update]],
         metas: Sequence[Meta],
-    ) -> None:
-        args: list[Any] = [after, upto, len(records)]
+        *,
+        expect: int | None = None,
+    ) -> bool:
+        args: list[Any] = [after, upto, -1 if expect is None else expect, len(records)]
         for seq, version, data in records:
             args += [seq, _member(seq, version, data)]
         args.append(len(bases))
@@ -196,7 +206,7 @@ class RedisHistoryLog:
         for meta in metas:
             args += [meta["version"], meta["last"], dump_meta(meta)]
         counter = f"{self.prefix}:history-seq:{name}"
-        self._rewrite(keys=[*self._keys(name), counter], args=args)
+        return bool(self._rewrite(keys=[*self._keys(name), counter], args=args))
 
     def delete(self, name: RoomName) -> None:
         self.redis.delete(*self._keys(name), f"{self.prefix}:history-seq:{name}")
