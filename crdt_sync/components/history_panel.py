@@ -23,9 +23,8 @@ import html
 import logging
 import threading
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -33,7 +32,15 @@ import streamlit as st
 from ..bridge import runtime
 from ..bridge.sessions import registry
 from ..bridge.watch import QuietOrigin
-from ..doc import Room, RoomEvent, validate_room_name
+from ..doc import (
+    NoHistory,
+    Room,
+    RoomEvent,
+    RoomHistory,
+    UnknownVersion,
+    Version,
+    validate_room_name,
+)
 from ..doc.inspection import room_contents
 from .history_view import Row, ago, compare, items_of, label_of, names, when
 
@@ -45,24 +52,8 @@ CACHED = 8
 SHOW_DONE = 30.0
 """Seconds the panel confirms a restore (while the restored version stays chosen)."""
 
-
-class Version(Protocol):
-    """One version of a room's history (`crdt_sync.doc.history.Version`)."""
-
-    version: str
-    time: datetime
-    who: tuple[str, ...]
-    keys: tuple[str, ...]
-
-
-class History(Protocol):
-    """What the panel uses of a room's history (`crdt_sync.doc.history.RoomHistory`)."""
-
-    def versions(self) -> Sequence[Version]:
-        """The versions, oldest first."""
-
-    def state_at(self, at: str) -> dict[str, dict[str, Any]]:
-        """The room's contents at a version."""
+LISTED = 500
+"""The newest versions the panel lists (``crdt-sync history`` lists every one)."""
 
 
 def history_panel(room: str, *, key: str | None = None) -> None:
@@ -105,11 +96,11 @@ def _panel(room_name: str, prefix: str) -> None:
             st.success(done[0], icon="↩")
         else:
             del st.session_state[f"{prefix}_done"]
-    history: History | None = getattr(room, "history", None)
+    history = room.history
     if history is None:
         st.info("This room's store keeps no history.")
         return
-    versions = list(history.versions())
+    versions = history.versions(limit=LISTED)
     if not versions:
         st.caption("Nothing has been changed in this room yet.")
         return
@@ -127,6 +118,9 @@ def _panel(room_name: str, prefix: str) -> None:
         at = when(v.time, now=now, tz=tz)
         return f"#{version_id}{current} · {at} · {_who(v)} · {changed}"
 
+    more = (
+        f" (the newest {LISTED}: `crdt-sync history` lists all)" if len(versions) == LISTED else ""
+    )
     choice_key, head_key, pinned_key = (f"{prefix}_{n}" for n in ("version", "head", "pinned"))
     if st.session_state.get(choice_key) not in by_id or not st.session_state.get(pinned_key):
         st.session_state[choice_key] = newest  # new panel, compacted, or following the head
@@ -139,7 +133,7 @@ def _panel(room_name: str, prefix: str) -> None:
         key=choice_key,
         on_change=_picked,
         args=(prefix,),
-        help="Every change recorded in this room, newest first.",
+        help=f"Every change recorded in this room, newest first{more}.",
     )
     chosen = by_id[choice]
     changed = names((label_of(i) for i in items_of(chosen.keys)), most=6)
@@ -147,7 +141,11 @@ def _panel(room_name: str, prefix: str) -> None:
         f"{when(chosen.time, now=now, tz=tz)} ({ago(chosen.time, now=now)}) · by "
         f"**{_who(chosen)}** · changed {changed}"
     )
-    then = _state_at(history, prefix, choice, cache=choice != newest)
+    try:
+        then = _state_at(history, prefix, choice, cache=choice != newest)
+    except UnknownVersion:  # dropped by compaction since the list was read
+        st.session_state[pinned_key] = False
+        st.rerun(scope="fragment")
     rows = compare(then, room_contents(room))
     st.html(_preview(rows))
     _restore_controls(room, session, prefix, chosen, rows, f"#{choice}", tz)
@@ -193,7 +191,11 @@ def _restore_controls(
         return
     items = None if restore_all else [by_item[i] for i in picked if i in by_item]
     keys = None if items is None else sorted({k for r in items for k in r.keys})
-    written = room.restore(chosen.version, keys=keys, origin=session)
+    try:
+        written = room.restore(chosen.version, keys=keys, origin=session)
+    except (UnknownVersion, NoHistory) as exc:
+        st.error(f"Nothing was restored: {exc}")
+        return
     what = "the whole room" if items is None else names(r.label for r in items)
     at = when(chosen.time, now=datetime.now(UTC), tz=tz)
     shown = f"version {number} ({at}, by {_who(chosen)})"
@@ -279,7 +281,7 @@ def _who(version: Version) -> str:
 
 
 def _state_at(
-    history: History, prefix: str, version: str, *, cache: bool
+    history: RoomHistory, prefix: str, version: str, *, cache: bool
 ) -> dict[str, dict[str, Any]]:
     cached: dict[str, dict[str, dict[str, Any]]] = st.session_state.setdefault(
         f"{prefix}_cache", {}
