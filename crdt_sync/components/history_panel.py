@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
-import threading
 import time
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -31,17 +30,16 @@ import streamlit as st
 
 from ..bridge import runtime
 from ..bridge.sessions import registry
-from ..bridge.watch import QuietOrigin
 from ..doc import (
     NoHistory,
     Room,
-    RoomEvent,
     RoomHistory,
     UnknownVersion,
     Version,
     validate_room_name,
 )
 from ..doc.inspection import room_contents
+from .history_follow import always, follow
 from .history_view import Row, ago, compare, items_of, label_of, names, when
 
 log = logging.getLogger("crdt_sync.history_panel")
@@ -89,7 +87,7 @@ def _panel(room_name: str, prefix: str) -> None:
     session = runtime.session_id()
     assert session is not None
     room = registry.watch(session, room_name)  # opens the room; the session is a member
-    _follow(session, room, runtime.fragment_id())
+    follow(session, room, runtime.fragment_id())
     done = st.session_state.get(f"{prefix}_done")
     if done and done[1] == st.session_state.get(f"{prefix}_version"):
         if time.monotonic() - done[2] < SHOW_DONE:
@@ -209,7 +207,7 @@ def _restore_controls(
     st.toast(message, icon="↩")
     # The whole page, once this run ends: this person's own widgets show the restored
     # values (others are rerun by the room's change).
-    runtime.scheduler.push(session, {None}, _always)
+    runtime.scheduler.push(session, {None}, always)
 
 
 def _picked(prefix: str) -> None:
@@ -224,56 +222,6 @@ def _picked(prefix: str) -> None:
     chosen = state.get(f"{prefix}_version")
     known = chosen in state.get(f"{prefix}_ids", ())
     state[f"{prefix}_pinned"] = known and chosen != state.get(f"{prefix}_head")
-
-
-class _Follower:
-    """Reruns a session's history panels whenever someone else changes their room.
-
-    Not through the registry's read tracking: a key's change is marked once per session,
-    and another part of the same page that reads that key (a whiteboard in its fragment)
-    can clear the mark before the panel's rerun is pushed.
-    """
-
-    def __init__(self, session: str, room: Room) -> None:
-        self.session = session
-        self.fragments: set[str | None] = set()
-        self.unobserve = room.observe(self._on_event)
-
-    def _on_event(self, event: RoomEvent) -> None:
-        if isinstance(event.origin, QuietOrigin) or event.origin == self.session:
-            # Made inside no_rerun(), or by this session: its run shows it (a restore
-            # reruns the page), and a rerun pushed now could cut into the next request
-            # its page is sending (a whiteboard's next stroke).
-            return
-        runtime.scheduler.push(self.session, set(self.fragments), _always)
-
-
-_followers_lock = threading.Lock()
-_followers: dict[tuple[str, int], _Follower] = {}  # (session, id(room)) -> its follower
-
-
-def _follow(session: str, room: Room, fragment: str | None) -> None:
-    """Rerun ``fragment`` of ``session`` whenever ``room`` changes, until the session ends."""
-    with _followers_lock:
-        follower = _followers.get((session, id(room)))
-        new = follower is None
-        if follower is None:
-            follower = _followers[(session, id(room))] = _Follower(session, room)
-        follower.fragments.add(fragment)
-    if new:
-        runtime.on_session_end(session, _unfollow)
-
-
-def _unfollow(session: str) -> None:
-    with _followers_lock:
-        gone = [key for key in _followers if key[0] == session]
-        followers = [_followers.pop(key) for key in gone]
-    for follower in followers:
-        follower.unobserve()
-
-
-def _always() -> bool:
-    return True
 
 
 def _who(version: Version) -> str:
