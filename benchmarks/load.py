@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 from benchmarks.apps import APPS, app_path
 from benchmarks.harness import Server, cpu_seconds, memory_kib, scratch_dir
 from benchmarks.latency import output_dir, publish_section
-from benchmarks.load_client import Session, open_sessions, quiet
+from benchmarks.load_client import Session, close_all, open_sessions, quiet
 
 REPO = Path(__file__).resolve().parents[1]
 CRDT, SSS, REDIS2, PLAIN = (
@@ -149,6 +149,7 @@ async def measure(
         rss0 = _rss_kib(servers)
         everyone += await _connect(servers, sessions - len(servers))
         await quiet(everyone, quiet_for=1.0)
+        join_runs = sum(s.runs for s in everyone)
         await asyncio.sleep(1.0)
         rss1 = _rss_kib(servers)
         editor, others = everyone[0], everyone[1:]
@@ -181,8 +182,7 @@ async def measure(
         client_cpu = time.process_time() - client0
         problems = [e for s in everyone for e in s.errors]
     finally:
-        for s in everyone:
-            await s.close()
+        await close_all(everyone)
         for server in servers:
             server.stop()
     problems += [p for server in servers for p in server.problems()]
@@ -199,6 +199,7 @@ async def measure(
         "idle_cpu_rate": idle_rate,
         "client_cpu_per_edit": client_cpu / edits,
         "runs_per_edit": runs / edits,
+        "runs_per_join": join_runs / sessions,
         "rss_per_session_kib": (rss1 - rss0) / max(1, sessions - len(servers)),
         "rss_kib": rss1,
         "problems": problems[:20],
@@ -241,8 +242,7 @@ async def measure_pages(
         runs = [sum(s.runs for s in one) - runs0[0], sum(s.runs for s in two) - runs0[1]]
         problems = [e for s in everyone for e in s.errors]
     finally:
-        for s in one + two:
-            await s.close()
+        await close_all(one + two)
         for server in servers:
             server.stop()
     return {

@@ -125,6 +125,7 @@ class Session:
             max_size=None,
             ping_interval=None,
             compression=None,
+            close_timeout=2,
         )
         self._reader = asyncio.create_task(self._read())
         await self._send_rerun(first=True)
@@ -279,6 +280,11 @@ async def quiet(sessions: list[Session], quiet_for: float = 0.3, timeout: float 
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+async def close_all(sessions: list[Session]) -> None:
+    """Close every session at once (one by one, a busy server makes it take minutes)."""
+    await asyncio.gather(*(s.close() for s in sessions))
 
 
 async def open_sessions(

@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.harness import Profiler
 from benchmarks.load import CRDT, PLAIN, _connect, _edit_round, in_own_loop, start_servers
-from benchmarks.load_client import quiet
+from benchmarks.load_client import close_all, quiet
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 250
@@ -68,8 +68,7 @@ async def profiled(setup: str, sessions: int, edits: int, work: Path) -> dict[st
         error = spy.stop()
         runs = sum(s.runs for s in everyone) - runs0
     finally:
-        for s in everyone:
-            await s.close()
+        await close_all(everyone)
         server.stop()
     if error:
         return {"setup": setup, "error": error}
