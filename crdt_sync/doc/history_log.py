@@ -20,7 +20,7 @@ compressed when that helps; metadata is JSON; nothing is pickled.
 log = SqliteHistoryLog(":memory:")
 version = log.append("plans", None, update, {"t0": 1.0, "t1": 1.0, "who": ["ann"],
                                            "keys": ["level"], "n": 1})
-log.versions("plans")        # [{"version": "1", "first": 1, "last": 1, ...}]
+log.versions("plans")        # [{"version": "1", "last": 1, "first": 1, ...}]
 log.records("plans", 0, 1)   # [(1, "1", update)]
 ```
 
@@ -52,8 +52,9 @@ Meta = dict[str, Any]
 Record = tuple[int, str, Update]
 """``(seq, version id, update bytes)``."""
 
-REQUIRED = frozenset({"version", "first", "last", "t0", "t1", "who", "keys"})
-"""The fields every version row has."""
+REQUIRED = frozenset({"version", "last", "t1", "who", "keys"})
+"""The fields every version row has; ``first``, ``t0`` and ``n`` are left out when they are
+what `complete` makes of them (a row costs less: history stays small)."""
 
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another process's; history never waits long
 
@@ -152,22 +153,37 @@ def read_meta(name: RoomName, raw: str) -> Meta | None:
         for field in sorted(REQUIRED):
             if field not in meta:
                 raise ValueError(f"missing {field!r}")
-        return meta
+        return complete(meta)
     except (ValueError, TypeError) as exc:
         log.warning("room %r: a history version row is unreadable and skipped: %s", name, exc)
         return None
 
 
+def complete(meta: Meta) -> Meta:
+    """A stored row with the fields `dump_meta` leaves out when they hold their default:
+    ``first`` (the version id as a number), ``t0`` (``t1``), ``n`` (1)."""
+    meta.setdefault("first", int(meta["version"]))
+    meta.setdefault("t0", meta["t1"])
+    meta.setdefault("n", 1)
+    return meta
+
+
 def dump_meta(meta: Meta) -> str:
-    """A version row as stored: compact JSON."""
-    return json.dumps(meta, separators=(",", ":"))
+    """A version row as stored: compact JSON, without fields that hold their default."""
+    out = dict(meta)
+    if "version" in out and out.get("first") == int(out["version"]):
+        del out["first"]
+    if "t1" in out and out.get("t0") == out["t1"]:
+        del out["t0"]
+    if out.get("n") == 1:
+        del out["n"]
+    return json.dumps(out, separators=(",", ":"))
 
 
 def new_meta(meta: Meta, version: str | None, seq: int) -> Meta:
     """``meta`` with the ids a store fills in when it appends record ``seq``."""
     out = dict(meta)
     out["version"] = version if version is not None else str(seq)
-    out.setdefault("first", int(out["version"]))
     out["last"] = seq
     return out
 
@@ -253,7 +269,7 @@ class SqliteHistoryLog:
         try:  # one parse for all rows: listing a long history costs far less
             metas = json.loads("[" + ",".join(raw for (raw,) in rows) + "]")
             if all(isinstance(m, dict) and m.keys() >= REQUIRED for m in metas):
-                return list(metas)
+                return [complete(m) for m in metas]
         except (ValueError, TypeError):
             pass
         return [m for (raw,) in rows if (m := read_meta(name, raw)) is not None]

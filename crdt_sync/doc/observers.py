@@ -4,10 +4,10 @@ Three kinds of listener, in the order they hear a transaction:
 
 - *change hooks* get the changed keys inside the room's lock, before the write returns
   (for readers that keep their own view of the room, such as an index);
-- *update hooks* get every update's bytes and origin inside the lock, in order (for
-  persistence: when a write returns, its hooks have run);
-- *record hooks* get the same plus the keys the update changed (for history, which
-  stores who changed which keys beside each update);
+- *record hooks* get every update's bytes, origin and the keys it changed inside the
+  lock (for history, which stores who changed which keys beside each update);
+- *update hooks* get every update's bytes and origin inside the lock, in order, after the
+  record hooks (for persistence: when a write returns, its hooks have run);
 - *observers* get a `RoomEvent` after the transaction, outside the lock, in transaction
   order, so they may read and write the room.
 
@@ -107,10 +107,13 @@ class Observers:
             for change_hook in self._change_hooks:
                 change_hook(keys)
         for update in updates:
-            for hook in self._update_hooks:
-                hook(update, origin)
+            # History first: once an update is stored (and, with Redis, seen by other
+            # processes), its history record exists, so a change another process builds
+            # on it is always recorded after it.
             for record_hook in self._record_hooks:
                 record_hook(update, origin, frozenset(changed))
+            for hook in self._update_hooks:
+                hook(update, origin)
             if self._observers:  # an observer added later hears later transactions
                 self._outbox.append(RoomEvent(self.room, frozenset(changed), origin, update))
             changed = set()

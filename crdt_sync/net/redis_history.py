@@ -34,7 +34,7 @@ from .redis_api import RedisApi
 log = logging.getLogger("crdt_sync.history")
 
 # KEYS: counter, records, versions, lasts. ARGV: version or '', packed record, metadata
-# template that starts with the three placeholders the script fills in.
+# template that starts with the two placeholders the script fills in.
 _APPEND = """
 local seq = redis.call('INCR', KEYS[1])
 local version = ARGV[1]
@@ -43,7 +43,6 @@ redis.call('ZADD', KEYS[2], seq, string.format('%012d', seq) .. ':' .. version .
 local last = tonumber(redis.call('HGET', KEYS[4], version) or '0')
 if seq >= last then
   local meta = string.gsub(ARGV[3], '"@V@"', '"' .. version .. '"', 1)
-  meta = string.gsub(meta, '"@F@"', version, 1)
   meta = string.gsub(meta, '"@L@"', tostring(seq), 1)
   redis.call('HSET', KEYS[3], version, meta)
   redis.call('HSET', KEYS[4], version, seq)
@@ -100,8 +99,8 @@ def _member(seq: int, version: str, data: Update) -> bytes:
 
 def _template(meta: Meta) -> str:
     rest = {k: v for k, v in meta.items() if k not in ("version", "first", "last")}
-    body = dump_meta(rest)
-    return '{"version":"@V@","first":"@F@","last":"@L@",' + body[1:]
+    body = dump_meta(rest)  # "first" is the version id: left out, as dump_meta does
+    return '{"version":"@V@","last":"@L@",' + body[1:]
 
 
 class RedisHistoryLog:

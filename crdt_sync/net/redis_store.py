@@ -255,6 +255,9 @@ class RedisStore:
         if self.relay.healthy:
             for replica in self.relay.replicas():
                 replica.drain()
+                history = getattr(replica.room, "history", None)
+                if isinstance(history, RoomHistory):  # records that waited for Redis
+                    history.recorder.flush()
         queued = self.queued()
         if queued:
             log.error(
