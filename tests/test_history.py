@@ -27,7 +27,7 @@ from replicas import wait_for
 from crdt_sync.doc import DiskCacheStore, MemoryStore, Room, authors
 from crdt_sync.doc.errors import NoHistory, UnknownVersion
 from crdt_sync.doc.history import Version
-from crdt_sync.doc.history_log import SqliteHistoryLog
+from crdt_sync.doc.history_sqlite import SqliteHistoryLog
 from crdt_sync.doc.retention import Retention
 from crdt_sync.doc.store import LogStore
 from crdt_sync.doc.store_specs import open_store

@@ -30,7 +30,7 @@ import diskcache
 
 from .entry_format import pack_snapshot, unpack_snapshot, unwrap_entry, wrap_entry
 from .errors import StoreError
-from .history_log import SqliteHistoryLog
+from .history_sqlite import SqliteHistoryLog
 from .inspection import RoomStats
 from .readonly_cache import ReadOnlyCache
 from .retention import DEFAULT_RETENTION, Retention

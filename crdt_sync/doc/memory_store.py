@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from .history_log import SqliteHistoryLog
+from .history_sqlite import SqliteHistoryLog
 from .retention import DEFAULT_RETENTION, Retention
 from .store import DEFAULT_COMPACT_EVERY, EMPTY_UPDATE, Coverage, LogStore, SnapshotBuilder
 from .types import RoomName, Update, validate_room_name
