@@ -83,7 +83,8 @@ def compact_history(
 
     Only the part from the first version that changes onwards is replayed (from the base
     before it), and only what changed there is written; nothing is written if nothing
-    changes. A version recorded meanwhile is left alone.
+    changes. A version recorded meanwhile is left alone; if another compaction rewrote
+    the same part meanwhile, this one starts over (at most three times).
 
     Args:
         history: The store's history storage.
@@ -94,6 +95,18 @@ def compact_history(
     Returns:
         ``(versions before, versions after)``.
     """
+    for _attempt in range(3):
+        done = _compact_once(history, name, retention, now)
+        if done is not None:
+            return done
+    count = len(history.versions(name))  # others keep compacting it: theirs stands
+    return count, count
+
+
+def _compact_once(
+    history: HistoryLog, name: RoomName, retention: Retention, now: float | None = None
+) -> tuple[int, int] | None:
+    """One pass of `compact_history`; None if another compaction overtook it."""
     metas = history.versions(name)
     if not metas:
         return 0, 0
@@ -117,7 +130,7 @@ def compact_history(
     records = history.records(name, start, upto)
     out_records, out_bases, out_metas = _replay(doc, metas[first:], kept, records)
     if not history.rewrite(name, start, upto, out_records, out_bases, out_metas, expect=expect):
-        return len(metas), len(history.versions(name))  # another compaction came first
+        return None  # another compaction rewrote the range meanwhile
     return len(metas), first + len(out_metas)
 
 
