@@ -103,7 +103,7 @@ def data_editor(
     rows = table.rows()
     current = memories.get(runtime.widget_id(key) or "")
     if current is None or current["kinds"] != kinds:
-        current = new_memory(rows, kinds)
+        current = new_memory(rows, kinds, current)
     elif expected(current) != rows:
         # Someone else changed the table. Showing it rebuilds the editor, which drops a
         # cell being typed in: while this page has a cell editor open, wait (closing it
@@ -112,9 +112,12 @@ def data_editor(
         edited = st.session_state.get(f"{memory_key}:edited", -QUIET)
         quiet_at = max(edited, editing_probe.closed_at(probe)) + QUIET
         if editing_probe.editing(probe):
-            pass
+            # Pushed reruns are held while the cell editor is open; this one waits for
+            # its closing too, and shows the table then (nothing else may push it: the
+            # change was this page's own, an undo, or was read in this run already).
+            runtime.scheduler.push(session, {runtime.fragment_id()}, _always)
         elif now >= quiet_at:
-            current = new_memory(rows, kinds)
+            current = new_memory(rows, kinds, current)
         else:
             _rerun_later(session, runtime.fragment_id(), quiet_at - now)
     # Otherwise the editor keeps the data it had, so it is not rebuilt (nor its selection).
@@ -143,8 +146,13 @@ def _probe_key(key: str) -> str:
     return private(f"{key}:crdt_sync_editing")
 
 
+def _always() -> bool:
+    return True
+
+
 def _rerun_later(session: str, fragment: str | None, delay: float) -> None:
-    timer = threading.Timer(delay, runtime.scheduler.push, args=(session, {fragment}))
+    # `_always`: a check another push left for the session must not cancel this one.
+    timer = threading.Timer(delay, runtime.scheduler.push, args=(session, {fragment}, _always))
     timer.daemon = True
     timer.start()
 

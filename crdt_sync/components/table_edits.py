@@ -18,14 +18,29 @@ _UNSET: Any = object()
 
 
 def new_memory(
-    rows: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, ColumnKind]
+    rows: Mapping[str, Mapping[str, Any]],
+    kinds: Mapping[str, ColumnKind],
+    replacing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a page's editor is given: the table now, and none of its edits applied yet."""
+    """What a page's editor is given: the table now, and none of its edits applied yet.
+
+    Args:
+        rows: The table's rows.
+        kinds: Its column kinds.
+        replacing: The memory of the editor this one replaces, if any. The new frame's
+            index name differs from its frame's (``None`` / ``""``; not shown): Streamlit
+            names an editor after its data, and an editor given the very data of the one
+            it replaces (an undo back to the rows it was built from) would otherwise be
+            the same editor, still showing the person's edits in the grid.
+    """
+    frame = to_frame(rows, kinds)
+    if replacing is not None and replacing["frame"].index.name is None:
+        frame.index.name = ""
     return {
         "kinds": dict(kinds),
         "ids": list(rows),
         "base": {r: dict(cells) for r, cells in rows.items()},
-        "frame": to_frame(rows, kinds),
+        "frame": frame,
         "applied": {"edited_rows": {}, "added_rows": [], "deleted_rows": []},
         "added_ids": [],
     }

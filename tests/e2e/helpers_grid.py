@@ -46,9 +46,14 @@ def cell_editor(page: Page) -> Locator:
     return page.locator("#portal .gdg-input")
 
 
+def grid_cell(page: Page, column: int, row: int) -> Locator:
+    """A cell of the grid's accessibility table (the canvas has no DOM cells)."""
+    return grid(page).get_by_test_id(f"glide-cell-{column + 1}-{row}")
+
+
 def cell_text(page: Page, column: int, row: int) -> str:
-    """A cell's text, from the grid's accessibility table (the canvas has no DOM cells)."""
-    return grid(page).get_by_test_id(f"glide-cell-{column + 1}-{row}").inner_text()
+    """A cell's text."""
+    return grid_cell(page, column, row).inner_text()
 
 
 def open_editor(page: Page, column: int, row: int, text: str, attempts: int = 3) -> None:

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .helpers import OpenSession, browser_errors, wait_idle
-from .helpers_grid import cell_editor, commit, open_editor, start_new_row
+from .helpers_grid import cell_editor, commit, grid_cell, open_editor, start_new_row
 from .server import StreamlitAppFactory
 
 pytestmark = pytest.mark.e2e
@@ -107,4 +107,41 @@ def test_a_cell_being_typed_in_survives_others_changes(
     for page in (a, b, c):  # ... and catches up once B's cell is done
         for line in (edited, fixed):
             expect(page.get_by_text(line, exact=True)).to_be_visible()
+    server.assert_clean_log()
+
+
+UNDO_APP = """
+import pandas as pd
+import streamlit as st
+
+import crdt_sync
+
+room = st.query_params.get("room", "lobby")
+tasks = pd.DataFrame({"task": ["Write docs", "Fix bug"], "points": [3, 5]})
+with crdt_sync.sync(room):
+    frame = crdt_sync.data_editor("tasks", tasks, key="tasks", room=room)
+    crdt_sync.undo_button(room)
+st.text("first task: " + str(frame["task"].iloc[0]))
+"""
+
+
+def test_undoing_a_cell_edit_shows_the_old_value_in_the_grid(
+    streamlit_app: StreamlitAppFactory, open_session: OpenSession
+) -> None:
+    """The room goes back to exactly the rows the editor was first built from: the grid
+    must show them, not the edit that was undone."""
+    server = streamlit_app.start(UNDO_APP, env={"CRDT_SYNC_STORE": "memory"})
+    a = open_session(f"{server.url}/?room=undo-grid")
+    expect(a.get_by_text("first task: Write docs", exact=True)).to_be_visible()
+    wait_idle(a)
+    open_editor(a, 0, 0, "Edited")
+    commit(a)
+    expect(a.get_by_text("first task: Edited", exact=True)).to_be_visible()
+    expect(grid_cell(a, 0, 0)).to_have_text("Edited")
+    wait_idle(a)
+    a.get_by_role("button", name="Undo").click()
+    expect(a.get_by_text("first task: Write docs", exact=True)).to_be_visible()
+    wait_idle(a)
+    expect(grid_cell(a, 0, 0)).to_have_text("Write docs")
+    assert browser_errors(a) == []
     server.assert_clean_log()
