@@ -338,3 +338,17 @@ def test_a_compaction_overtaken_by_another_writes_nothing(
     monkeypatch.setattr(log, "count", real)
     room.history.compact()
     assert len(log.records("plans", 0, 100)) == 1
+
+
+def test_closing_the_store_writes_the_version_in_progress(tmp_path: Path, clock: Clock) -> None:
+    store = DiskCacheStore(tmp_path)
+    room = store.load("plans")
+    edit(room, "s-ann", level=1)  # one version: most of its changes write only a record
+    clock.tick(1)
+    edit(room, "s-ann", title="Q3")
+    store.close()
+    again = DiskCacheStore(tmp_path)
+    (version,) = again.load("plans").history.versions()  # type: ignore[union-attr]
+    assert version.keys == ("level", "title")
+    assert version.time == dt.datetime.fromtimestamp(T0 + 1, dt.UTC)
+    again.close()

@@ -180,6 +180,7 @@ class DiskCacheStore(LogStore):
             self._history_log.delete(name)
 
     def close(self) -> None:
+        self._close_history()
         self._health.close()
         self._log.close()
         self._meta.close()

@@ -227,3 +227,18 @@ class RoomHistory:
         """Apply the retention (default: the store's) now; returns (versions before, after)."""
         self.recorder.flush()
         return compact_history(self.log, self.room.name, retention or self.retention, now)
+
+
+def attach(room: Room, history: HistoryLog, retention: Retention, **options: Any) -> None:
+    """Give a room loaded by a store its history: a `Recorder` as its record hook (with
+    ``options``: ``skip_origins``, ``ready``) and ``room.history``.
+
+    Args:
+        room: The room, just loaded.
+        history: The store's history storage.
+        retention: What the store's history keeps.
+    """
+    recorder = Recorder(history, room, **options)
+    recorder.start()
+    room.add_record_hook(recorder)
+    room.history = RoomHistory(room, history, recorder, retention)

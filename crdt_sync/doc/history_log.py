@@ -59,15 +59,33 @@ BUSY_TIMEOUT = 2.0  # seconds a write waits for another process's; history never
 class HistoryLog(Protocol):
     """What a store's history storage offers (every method may raise on I/O errors)."""
 
-    def append(self, name: RoomName, version: str | None, update: Update, meta: Meta) -> str:
+    def append(
+        self,
+        name: RoomName,
+        version: str | None,
+        update: Update,
+        meta: Meta | None,
+        *,
+        closing: Meta | None = None,
+    ) -> tuple[str, int]:
         """Store one record of ``version`` (None: it starts a new version, whose id is the
-        record's seq) and upsert the version's metadata; returns the version id."""
+        record's seq), in one atomic step with: ``meta`` as the version's row (None: the
+        row is left as it is, the cheap case of a change that continues a version), and
+        ``closing`` (a whole row) for the version that ended before it.
+
+        Returns:
+            ``(version id, the record's seq)``.
+        """
+
+    def put_meta(self, name: RoomName, meta: Meta) -> None:
+        """Store a version's whole row (``version`` and ``last`` included), unless the
+        stored one covers a later record."""
 
     def put_base(self, name: RoomName, seq: int, state: Update) -> None:
         """Store the full state after every record up to ``seq``."""
 
     def last_seq(self, name: RoomName) -> int:
-        """The highest record seq handed out for a room (0: none)."""
+        """The highest record seq of a room (0: none)."""
 
     def versions(self, name: RoomName, limit: int | None = None) -> list[Meta]:
         """Every version's metadata (only the newest ``limit``), ordered by its last record
@@ -100,7 +118,7 @@ class HistoryLog(Protocol):
         expect: int | None = None,
     ) -> bool:
         """Replace, atomically, the records, bases and versions in ``(after, upto]``; the
-        seq counter is raised to ``upto`` if it is lower (an imported history).
+        seqs handed out afterwards are above ``upto`` (an imported history).
 
         With ``expect``, nothing is written (False) unless that many records are still in
         the range: another compaction rewrote it meanwhile, and its result stands.

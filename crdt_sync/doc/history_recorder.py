@@ -60,6 +60,7 @@ class _Version:
     keys: set[str] = field(default_factory=set)
     n: int = 0
     id: str | None = None  # known once its first record is written
+    last: int = 0  # the seq of its last record written
 
     def meta(self) -> Meta:
         return {
@@ -69,6 +70,10 @@ class _Version:
             "keys": sorted(self.keys),
             "n": self.n,
         }
+
+    def row(self) -> Meta:
+        """Its whole row, ids included."""
+        return {**self.meta(), "version": self.id, "last": self.last}
 
 
 class Recorder:
@@ -97,6 +102,10 @@ class Recorder:
         self._open: _Version | None = None
         self._split = False  # the next record starts a new version
         self._waiting: list[tuple[_Version, Update]] = []
+        # A version with records written after its row: the row is written when the next
+        # version starts (in the same step as its first record) or on `flush`, so most
+        # changes cost one small write.
+        self._stale: _Version | None = None
         self._dropped = False  # records were lost: write a base after the next one
         self._lock = threading.Lock()
 
@@ -153,16 +162,36 @@ class Recorder:
             self._split = True
 
     def flush(self) -> bool:
-        """Write what waits; True if nothing does."""
+        """Write what waits, and the row of the version in progress; True if nothing waits."""
         with self.room.lock, self._lock:
-            return self._write()
+            if not self._write():
+                return False
+            if self._stale is not None:
+                try:
+                    self.history.put_meta(self.room.name, self._stale.row())
+                except Exception as exc:
+                    log.warning(
+                        "room %r: a history row could not be written: %s", self.room.name, exc
+                    )
+                    return False
+                self._stale = None
+            return True
 
     def _write(self) -> bool:
         name = self.room.name
         try:
             while self._waiting:
                 version, update = self._waiting[0]
-                version.id = self.history.append(name, version.id, update, version.meta())
+                if version.id is None:  # its first record: with its row, and the last one's
+                    stale = self._stale
+                    closing = stale.row() if stale is not None and stale is not version else None
+                    version.id, version.last = self.history.append(
+                        name, None, update, version.meta(), closing=closing
+                    )
+                    self._stale = None
+                else:
+                    _id, version.last = self.history.append(name, version.id, update, None)
+                    self._stale = version
                 del self._waiting[0]
                 if self._dropped:
                     # Records before this one are lost: what follows builds on this base.

@@ -1,7 +1,9 @@
 """`SqliteHistoryLog`: a store's history (`history_log`) in one SQLite database.
 
-Tables ``records``, ``bases``, ``versions`` and ``counters``, each keyed by room; record
-and base bytes framed by `history_log.pack_update` (checksummed), version rows as JSON.
+Tables ``records``, ``bases`` and ``versions``, each keyed by room; record and base bytes
+framed by `history_log.pack_update` (checksummed), version rows as JSON. A record's seq is
+one more than the room's highest (compaction always keeps the highest record, so seqs
+only grow), taken in the statement or transaction that writes it.
 
 ```py
 log = SqliteHistoryLog(":memory:")           # the memory store's
@@ -39,7 +41,14 @@ CREATE TABLE IF NOT EXISTS records (room TEXT, seq INTEGER, version TEXT, data B
 CREATE TABLE IF NOT EXISTS bases (room TEXT, seq INTEGER, data BLOB, PRIMARY KEY (room, seq));
 CREATE TABLE IF NOT EXISTS versions (room TEXT, version TEXT, last INTEGER, meta TEXT,
                                      PRIMARY KEY (room, version));
-CREATE TABLE IF NOT EXISTS counters (room TEXT PRIMARY KEY, seq INTEGER);
+"""
+
+_NEXT_SEQ = "SELECT COALESCE(MAX(seq), 0) + 1 FROM records WHERE room = ?"
+
+_APPEND_RECORD = """
+INSERT INTO records (room, seq, version, data)
+SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM records WHERE room = ?
+RETURNING seq
 """
 
 _UPSERT_META = """
@@ -52,8 +61,8 @@ WHERE excluded.last >= versions.last
 class SqliteHistoryLog:
     """History in one SQLite database (a file, or ``":memory:"``).
 
-    Several processes may share a file (SQLite serialises their writes; the seq counter is
-    bumped in the same transaction as the record is written).
+    Several processes may share a file (SQLite serialises their writes; a record's seq is
+    taken in the statement or transaction that writes it).
 
     Args:
         path: The database file, or ``":memory:"``.
@@ -73,25 +82,43 @@ class SqliteHistoryLog:
     def __repr__(self) -> str:
         return f"SqliteHistoryLog({self.path!r})"
 
-    def append(self, name: RoomName, version: str | None, update: Update, meta: Meta) -> str:
+    def append(
+        self,
+        name: RoomName,
+        version: str | None,
+        update: Update,
+        meta: Meta | None,
+        *,
+        closing: Meta | None = None,
+    ) -> tuple[str, int]:
+        data = pack_update(update)
         with self._lock:
             db = self._db
+            if version is not None and meta is None and closing is None:
+                # Most changes continue a version: one statement, one commit.
+                row = db.execute(_APPEND_RECORD, (name, version, data, name)).fetchone()
+                return version, int(row[0])
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT seq FROM counters WHERE room = ?", (name,)).fetchone()
-                seq = (row[0] if row else 0) + 1
-                db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, seq))
-                stored = new_meta(meta, version, seq)
-                db.execute(
-                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
-                    (name, seq, stored["version"], pack_update(update)),
-                )
-                db.execute(_UPSERT_META, (name, stored["version"], seq, dump_meta(stored)))
+                row = db.execute(_NEXT_SEQ, (name,)).fetchone()
+                seq = int(row[0])
+                version = version if version is not None else str(seq)
+                db.execute("INSERT INTO records VALUES (?, ?, ?, ?)", (name, seq, version, data))
+                for row_meta in (closing, None if meta is None else new_meta(meta, version, seq)):
+                    if row_meta is not None:
+                        db.execute(
+                            _UPSERT_META,
+                            (name, row_meta["version"], row_meta["last"], dump_meta(row_meta)),
+                        )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return str(stored["version"])
+            return version, seq
+
+    def put_meta(self, name: RoomName, meta: Meta) -> None:
+        with self._lock:
+            self._db.execute(_UPSERT_META, (name, meta["version"], meta["last"], dump_meta(meta)))
 
     def put_base(self, name: RoomName, seq: int, state: Update) -> None:
         with self._lock:
@@ -101,8 +128,8 @@ class SqliteHistoryLog:
 
     def last_seq(self, name: RoomName) -> int:
         with self._lock:
-            row = self._db.execute("SELECT seq FROM counters WHERE room = ?", (name,)).fetchone()
-        return int(row[0]) if row else 0
+            row = self._db.execute(_NEXT_SEQ, (name,)).fetchone()
+        return int(row[0]) - 1
 
     def versions(self, name: RoomName, limit: int | None = None) -> list[Meta]:
         with self._lock:
@@ -213,11 +240,6 @@ class SqliteHistoryLog:
                     _UPSERT_META,
                     [(name, m["version"], m["last"], dump_meta(m)) for m in metas],
                 )
-                db.execute(
-                    "INSERT INTO counters VALUES (?, ?) ON CONFLICT (room) DO UPDATE"
-                    " SET seq = MAX(seq, excluded.seq)",
-                    (name, upto),
-                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -226,7 +248,7 @@ class SqliteHistoryLog:
 
     def delete(self, name: RoomName) -> None:
         with self._lock:
-            for table in ("records", "bases", "versions", "counters"):
+            for table in ("records", "bases", "versions"):
                 self._db.execute(f"DELETE FROM {table} WHERE room = ?", (name,))
 
     def size(self, name: RoomName) -> int:

@@ -19,9 +19,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 from pycrdt import Doc
 
 from .entry_format import CorruptEntry
-from .history import RoomHistory
+from .history import attach as attach_history
 from .history_log import HistoryLog
-from .history_recorder import Recorder
 from .inspection import RoomStats
 from .retention import DEFAULT_RETENTION, Retention, compact_history
 from .room import Room
@@ -74,9 +73,8 @@ class LogStore:
     Writes that fail (a full disk) are kept in memory and retried (see `WriteHealth`);
     ``_health`` tells how that stands.
 
-    History (who changed what, past states; see `history`) is kept beside the log in the
-    `HistoryLog` a subclass gives ``_history_log``, with its own retention: compacting the
-    log never touches it.
+    History (`history`) is kept beside the log, in the `HistoryLog` a subclass gives
+    ``_history_log``, with its own retention: compacting the log never touches it.
 
     Args:
         compact_every: A loaded room compacts itself after this many appended updates.
@@ -92,7 +90,8 @@ class LogStore:
         self.compact_every = compact_every
         self.history = history
         self._history_log: HistoryLog | None = None  # subclasses open it
-        self._history_compacting: set[RoomName] = set()
+        self._history_threads: dict[RoomName, threading.Thread] = {}  # compacting
+        self._history_lock = threading.Lock()
         # One writer id per store (process) and room, reused when a room is reopened, so
         # the list of writers a load walks grows with processes, not with reopenings.
         self._writer = uuid.uuid4().hex[:16]
@@ -197,11 +196,20 @@ class LogStore:
         room.load_updates(iter([("memory", u) for u in self._health.waiting(name)]))
         _Persister(self, room, read, writer, read.get(writer, 0))
         if self.history is not None and self._history_log is not None:
-            recorder = Recorder(self._history_log, room)
-            recorder.start()
-            room.add_record_hook(recorder)
-            room.history = RoomHistory(room, self._history_log, recorder, self.history)
+            attach_history(room, self._history_log, self.history)
         return room
+
+    def _close_history(self) -> None:
+        """On close: write the rows of the versions in progress, let compactions finish."""
+        with self._writer_lock:
+            rooms = [ref() for ref in self._writer_rooms.values()]
+        with self._history_lock:
+            threads = list(self._history_threads.values())
+        for room in rooms:
+            if room is not None and room.history is not None:
+                room.history.recorder.flush()
+        for thread in threads:
+            thread.join(timeout=30)
 
     def configure_history(self, history: Retention | None) -> None:
         """Change what history keeps (None: off) for rooms loaded from now on."""
@@ -220,10 +228,6 @@ class LogStore:
         replays updates, which must not hold up the room."""
         if self.history is None or self._history_log is None:
             return
-        with self._writer_lock:
-            if name in self._history_compacting:
-                return
-            self._history_compacting.add(name)
 
         def run() -> None:
             try:
@@ -231,17 +235,18 @@ class LogStore:
             except Exception:
                 log.exception("room %r: history compaction failed (nothing lost)", name)
             finally:
-                with self._writer_lock:
-                    self._history_compacting.discard(name)
+                with self._history_lock:
+                    del self._history_threads[name]
 
-        threading.Thread(target=run, name="crdt_sync-history-compact", daemon=True).start()
+        with self._history_lock:
+            if name not in self._history_threads:
+                # Not a daemon: at exit it finishes, instead of freezing holding a lock.
+                thread = threading.Thread(target=run, name="crdt_sync-history")
+                self._history_threads[name] = thread
+                thread.start()
 
     def compact(self, name: RoomName) -> None:
-        """Replace a room's stored log by one snapshot.
-
-        Args:
-            name: The room's name.
-        """
+        """Replace room ``name``'s stored log by one snapshot (its history is left alone)."""
         validate_room_name(name)
         scratch = Room(name)
         read = self._replay(name, scratch)
@@ -306,7 +311,8 @@ class LogStore:
         return None if merged else new
 
     def close(self) -> None:
-        """Nothing to release by default."""
+        """Write what history holds in memory (nothing else to release by default)."""
+        self._close_history()
 
     def room_stats(self, name: RoomName) -> RoomStats:
         """Stored updates of a room and their bytes (when it last changed is not known).

@@ -34,20 +34,27 @@ from .redis_api import RedisApi
 log = logging.getLogger("crdt_sync.history")
 
 # KEYS: counter, records, versions, lasts. ARGV: version or '', packed record, metadata
-# template that starts with the two placeholders the script fills in.
+# template ('': leave the version's row) that starts with the two placeholders the script
+# fills in, the whole row of the version that ended ('': none). Returns {version, seq}.
 _APPEND = """
 local seq = redis.call('INCR', KEYS[1])
 local version = ARGV[1]
 if version == '' then version = tostring(seq) end
 redis.call('ZADD', KEYS[2], seq, string.format('%012d', seq) .. ':' .. version .. ':' .. ARGV[2])
-local last = tonumber(redis.call('HGET', KEYS[4], version) or '0')
-if seq >= last then
+local function upsert(v, last, meta)
+  local current = tonumber(redis.call('HGET', KEYS[4], v) or '0')
+  if last >= current then
+    redis.call('HSET', KEYS[3], v, meta)
+    redis.call('HSET', KEYS[4], v, last)
+  end
+end
+if ARGV[4] ~= '' then upsert(ARGV[5], tonumber(ARGV[6]), ARGV[4]) end
+if ARGV[3] ~= '' then
   local meta = string.gsub(ARGV[3], '"@V@"', '"' .. version .. '"', 1)
   meta = string.gsub(meta, '"@L@"', tostring(seq), 1)
-  redis.call('HSET', KEYS[3], version, meta)
-  redis.call('HSET', KEYS[4], version, seq)
+  upsert(version, seq, meta)
 end
-return version
+return {version, seq}
 """
 
 # KEYS: records, bases, versions, lasts, counter. ARGV: after, upto, expected count of
@@ -128,14 +135,33 @@ class RedisHistoryLog:
             f"{p}:history-lasts:{name}",
         ]
 
-    def append(self, name: RoomName, version: str | None, update: Update, meta: Meta) -> str:
+    def append(
+        self,
+        name: RoomName,
+        version: str | None,
+        update: Update,
+        meta: Meta | None,
+        *,
+        closing: Meta | None = None,
+    ) -> tuple[str, int]:
         records, _bases, versions, lasts = self._keys(name)
         counter = f"{self.prefix}:history-seq:{name}"
-        packed = pack_update(update)
-        found = self._append(
-            keys=[counter, records, versions, lasts], args=[version or "", packed, _template(meta)]
+        args = [
+            version or "",
+            pack_update(update),
+            "" if meta is None else _template(meta),
+            "" if closing is None else dump_meta(closing),
+            "" if closing is None else closing["version"],
+            0 if closing is None else closing["last"],
+        ]
+        found, seq = self._append(keys=[counter, records, versions, lasts], args=args)
+        return (found.decode() if isinstance(found, bytes) else str(found)), int(seq)
+
+    def put_meta(self, name: RoomName, meta: Meta) -> None:
+        self._rewrite(
+            keys=[*self._keys(name), f"{self.prefix}:history-seq:{name}"],
+            args=[-1, -1, -1, 0, 0, 1, meta["version"], meta["last"], dump_meta(meta)],
         )
-        return found.decode() if isinstance(found, bytes) else str(found)
 
     def put_base(self, name: RoomName, seq: int, state: Update) -> None:
         bases = self._keys(name)[1]

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..doc import Room, StoreError
 from ..doc.history import RoomHistory
-from ..doc.history_recorder import Recorder
+from ..doc.history import attach as attach_history
 from ..doc.retention import DEFAULT_RETENTION, Retention, compact_history
 from ..doc.store import DEFAULT_COMPACT_EVERY
 from ..doc.types import RoomName, Update, validate_room_name
@@ -158,15 +158,13 @@ class RedisStore:
         self.relay.add(replica)
         if self.history is not None:
             # Updates taken from the stream were recorded by the process that made them.
-            recorder = Recorder(
-                self.history_log,
+            attach_history(
                 room,
+                self.history_log,
+                self.history,
                 skip_origins={RELAY_ORIGIN},
                 ready=lambda: self.relay.healthy,
             )
-            recorder.start()
-            room.add_record_hook(recorder)
-            room.history = RoomHistory(room, self.history_log, recorder, self.history)
         return room
 
     def configure_history(self, history: Retention | None) -> None:
