@@ -41,6 +41,7 @@ def pooled(results: dict[str, Any], setup: str, n: int) -> dict[str, Any] | None
     out["missed"] = sum(r["missed"] for r in runs)
     for key in ("cpu_per_edit", "runs_per_edit", "rss_per_session_kib", "client_cpu_per_edit"):
         out[key] = sum(r[key] for r in runs) / len(runs)
+    out["runs_per_join"] = sum(r.get("runs_per_join", math.nan) for r in runs) / len(runs)
     out["per_round_p95"] = [percentile(r["slowest"], 95) for r in runs]
     out["problems"] = [p for r in runs for p in r["problems"]]
     return out
@@ -64,8 +65,8 @@ def main_table(results: dict[str, Any]) -> list[str]:
         "| setup | N | edits | until all others were sent it, p50 / p95 (ms) | p95 per "
         "round | one other, p50 / p95 | editor's own | never sent | runs per edit "
         "| server CPU per edit | per edit per session | vs one plain rerun | RSS per "
-        "session | vs without crdt_sync |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "session | vs without crdt_sync | runs per session joining |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in results["plan"]["sessions"]:
         plain = pooled(results, PLAIN, n)
@@ -87,7 +88,8 @@ def main_table(results: dict[str, Any]) -> list[str]:
                 f"| {rounds} | {_ms(recv['p50'])} / {_ms(recv['p95'])} | {_ms(floor['p50'])} "
                 f"| {p['missed']} | {p['runs_per_edit']:.1f} | {p['cpu_per_edit'] * 1000:.0f} ms "
                 f"| {per_session * 1000:.1f} ms | {fmt_ratio(cpu_ratio)} "
-                f"| {p['rss_per_session_kib']:.0f} KiB | {fmt_ratio(rss_ratio)} |"
+                f"| {p['rss_per_session_kib']:.0f} KiB | {fmt_ratio(rss_ratio)} "
+                f"| {p['runs_per_join']:.1f} |"
             )
     return lines
 
@@ -241,7 +243,8 @@ def section(results: dict[str, Any], plot: str | None, notes: Sequence[str] = ()
         "Redis; idle rate taken off); CPU per edit per session = CPU per edit / N; one plain "
         "rerun = CPU per edit of the app without crdt_sync (one run per edit). RSS per "
         "session: RSS after N sessions minus RSS with one warm session per process, / the "
-        "sessions added.",
+        "sessions added. Runs per session joining: script runs that ended while the N "
+        "sessions connected, / N (a session's own first run is 1).",
         "",
         *main_table(results),
         "",
