@@ -1,10 +1,14 @@
 """Recording history as a room changes: who changed which keys, grouped into versions.
 
 A `Recorder` is a room's record hook (`Document.add_record_hook`): inside the room's lock,
-for every update, it appends one record to the store's `HistoryLog`, with the name of the
-change's author (`authors.who`, asked at write time) and the keys it changed.
-Consecutive changes by the same author less than `GROUP_SECONDS` apart form one version (a
-dragged slider is one version, not 200), up to `MAX_VERSION_SECONDS` long.
+for every update, it appends one record to the store's `HistoryLog`. Consecutive changes by
+the same author less than `GROUP_SECONDS` apart form one version (a dragged slider is one
+version, not 200), up to `MAX_VERSION_SECONDS` long; a version's row (its author's name,
+from `authors.who` at write time, the keys it changed, its times) is written with its
+first record, and again when the next version starts, on `Recorder.flush` (listing
+flushes) and when the store closes: a change that continues a version costs one small
+write. A process killed mid-version loses only that version's latest row (its records
+are stored; the next version takes them in).
 
 Updates merged from elsewhere under an origin in ``skip_origins`` (``"redis"``: another
 process made them and recorded them) are not recorded again, but end the version in
