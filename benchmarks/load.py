@@ -8,8 +8,7 @@ the check against real browsers)::
     python -m benchmarks.load --from-json benchmarks/plots/load.json   # pages again
 
 It writes the "## Load" section of ``DIR/RESULTS.md`` (default ``benchmarks/``; with
-``--quick`` a scratch directory, never the published file), the plot
-``DIR/plots/load.png`` and the raw results ``DIR/plots/load.json``.
+``--quick`` a scratch directory), ``DIR/plots/load.png`` and ``DIR/plots/load.json``.
 
 Each session is a `benchmarks.load_client.Session`: Streamlit's own websocket protocol,
 no browser, so one process holds hundreds of real server sessions. The app is the
@@ -21,8 +20,7 @@ server sent it). Setups, run in turns for each N: crdt_sync (diskcache store, on
 process), streamlit-server-state, crdt_sync with 2 ``streamlit run`` processes on one
 ``redis-server`` (sessions split across them), and the same app without any library
 (``benchmarks/apps/with_plain/``: what one plain rerun costs, what an idle session
-weighs). Server CPU is read from ``/proc/<pid>/stat`` around the timed edits, RSS from
-``/proc/<pid>/status`` before and after the sessions connect.
+weighs). Server CPU from ``/proc/<pid>/stat``, RSS from ``/proc/<pid>/status``.
 """
 
 from __future__ import annotations
@@ -207,19 +205,20 @@ async def measure(
 
 
 async def measure_pages(
-    sessions: int, edits: int, work: Path, *, warmup: int = 2
+    sessions: int, edits: int, work: Path, *, other: str = "two", warmup: int = 2
 ) -> dict[str, Any]:
     """Who needs a rerun: ``benchmarks/apps/with_crdt_sync/two_pages.py``, half the
-    sessions on page "one" (shows Alpha; the editor is one of them), half on page "two"
-    (shows only Beta, in the same room). Reruns per edit of each half, from the
-    ``script_finished`` messages each session received; CPU per edit."""
+    sessions on page "one" (shows Alpha; the editor is one of them), half on page
+    ``other``: "two" (shows only Beta, in the same room) or "three" (no sync block).
+    Reruns per edit of each half, from the ``script_finished`` messages each session
+    received; CPU per edit."""
     servers = start_servers(CRDT, work, None, APPS / "with_crdt_sync" / "two_pages.py")
     one: list[Session] = []
     two: list[Session] = []
     try:
         half = sessions // 2
         one = await _connect(servers, sessions - half)  # the first page is served at "/"
-        two = await _connect(servers, half, page="two")
+        two = await _connect(servers, half, page=other)
         everyone = one + two
         await quiet(everyone, quiet_for=1.0)
         slowest: list[float] = []
@@ -330,9 +329,10 @@ def run(
                 results["runs"].append({"round": r, **result})
                 if partial is not None:
                     partial.write_text(json.dumps(results, indent=1))
-    if pages_n:
-        print(f"  two pages, {pages_n} sessions", flush=True)
-        results["pages"] = in_own_loop(measure_pages(pages_n, edits, work / "pages"))
+    for key, other in (("pages", "two"), ("pages_no_block", "three")) if pages_n else ():
+        print(f"  two pages, {pages_n} sessions, the other page {other!r}", flush=True)
+        job = measure_pages(pages_n, edits, work / key, other=other)
+        results[key] = {**in_own_loop(job), "other": other}
     if check_counts:
         from tests.e2e.server import CHROMIUM
 
@@ -381,7 +381,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             partial.unlink(missing_ok=True)
         saved = args.out / "plots" / "load.json"
         if args.pages_only and saved.exists():  # the other measures stay as they were
-            results = {**json.loads(saved.read_text()), "pages": results["pages"]}
+            pages = {k: results[k] for k in ("pages", "pages_no_block")}
+            results = {**json.loads(saved.read_text()), **pages}
         else:
             results["command"] = "python -m benchmarks.load" + " ".join(
                 ["", *(argv if argv is not None else sys.argv[1:])]

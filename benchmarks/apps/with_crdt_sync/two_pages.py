@@ -1,6 +1,7 @@
-"""Two pages in one room (`benchmarks.load`, "who needs a rerun"): page "one" shares
-"Alpha" (key ``a``), page "two" shares "Beta" (key ``b``), each in a ``crdt_sync.sync``
-block of room "bench". An edit of Alpha changes nothing page "two" shows."""
+"""Pages of one room (`benchmarks.load`, "who needs a rerun"): page "one" shares "Alpha"
+(key ``a``), page "two" shares "Beta" (key ``b``), each in a ``crdt_sync.sync`` block of
+room "bench"; page "three" has no sync block. An edit of Alpha changes nothing page "two"
+or page "three" shows."""
 
 import streamlit as st
 
@@ -19,6 +20,14 @@ def two() -> None:
     st.text(f"seen b:{b}|")
 
 
+def three() -> None:
+    st.text("nothing shared here")
+
+
 st.navigation(
-    [st.Page(one, title="One", url_path="one"), st.Page(two, title="Two", url_path="two")]
+    [
+        st.Page(one, title="One", url_path="one"),
+        st.Page(two, title="Two", url_path="two"),
+        st.Page(three, title="Three", url_path="three"),
+    ]
 ).run()
