@@ -352,3 +352,14 @@ def test_closing_the_store_writes_the_version_in_progress(tmp_path: Path, clock:
     assert version.keys == ("level", "title")
     assert version.time == dt.datetime.fromtimestamp(T0 + 1, dt.UTC)
     again.close()
+
+
+def test_compacting_the_store_takes_in_the_version_in_progress(clock: Clock) -> None:
+    store = MemoryStore()
+    room = store.load("plans")
+    for level in range(50):  # one version, still in progress
+        edit(room, "s-ann", level=level)
+        clock.tick(0.1)
+    assert store.compact_history("plans") == (1, 1)
+    assert store._history_log is not None
+    assert len(store._history_log.records("plans", 0, 1000)) == 1  # 50 records -> 1

@@ -22,8 +22,9 @@ from .entry_format import CorruptEntry
 from .history import attach as attach_history
 from .history_log import HistoryLog
 from .inspection import RoomStats
-from .retention import DEFAULT_RETENTION, Retention, compact_history
+from .retention import DEFAULT_RETENTION, Retention
 from .room import Room
+from .store_history import StoreHistory
 from .types import RoomName, Update, validate_room_name
 from .write_health import WriteHealth
 
@@ -67,7 +68,7 @@ class Coverage(dict[str, int]):
         return out
 
 
-class LogStore:
+class LogStore(StoreHistory):
     """The log-and-snapshot logic shared by stores; subclasses provide the primitives.
 
     Writes that fail (a full disk) are kept in memory and retried (see `WriteHealth`);
@@ -198,52 +199,6 @@ class LogStore:
         if self.history is not None and self._history_log is not None:
             attach_history(room, self._history_log, self.history)
         return room
-
-    def _close_history(self) -> None:
-        """On close: write the rows of the versions in progress, let compactions finish."""
-        with self._writer_lock:
-            rooms = [ref() for ref in self._writer_rooms.values()]
-        with self._history_lock:
-            threads = list(self._history_threads.values())
-        for room in rooms:
-            if room is not None and room.history is not None:
-                room.history.recorder.flush()
-        for thread in threads:
-            thread.join(timeout=30)
-
-    def configure_history(self, history: Retention | None) -> None:
-        """Change what history keeps (None: off) for rooms loaded from now on."""
-        self.history = history
-
-    def compact_history(self, name: RoomName, now: float | None = None) -> tuple[int, int] | None:
-        """Apply the retention to a room's history now (``now``: epoch seconds); returns
-        ``(versions before, versions kept)``, or None if history is off."""
-        validate_room_name(name)
-        if self.history is None or self._history_log is None:
-            return None
-        return compact_history(self._history_log, name, self.history, now)
-
-    def _compact_history_soon(self, name: RoomName) -> None:
-        """Compact a room's history in a thread of its own (one at a time per room): it
-        replays updates, which must not hold up the room."""
-        if self.history is None or self._history_log is None:
-            return
-
-        def run() -> None:
-            try:
-                self.compact_history(name)
-            except Exception:
-                log.exception("room %r: history compaction failed (nothing lost)", name)
-            finally:
-                with self._history_lock:
-                    del self._history_threads[name]
-
-        with self._history_lock:
-            if name not in self._history_threads:
-                # Not a daemon: at exit it finishes, instead of freezing holding a lock.
-                thread = threading.Thread(target=run, name="crdt_sync-history")
-                self._history_threads[name] = thread
-                thread.start()
 
     def compact(self, name: RoomName) -> None:
         """Replace room ``name``'s stored log by one snapshot (its history is left alone)."""

@@ -181,6 +181,10 @@ class RedisStore:
         validate_room_name(name)
         if self.history is None:
             return None
+        for replica in self.relay.replicas(name):  # the rows of its versions in progress
+            history = getattr(replica.room, "history", None)
+            if isinstance(history, RoomHistory):
+                history.recorder.flush()
         try:
             return compact_history(self.history_log, name, self.history, now)
         except RedisError as exc:
