@@ -22,7 +22,11 @@ from .doc import Hub as Hub
 from .doc import InvalidUpdate as InvalidUpdate
 from .doc import KindMismatch as KindMismatch
 from .doc import MemoryStore as MemoryStore
+from .doc import NoHistory as NoHistory
+from .doc import Retention as Retention
 from .doc import Room as Room
+from .doc import UnknownVersion as UnknownVersion
+from .doc import Version as Version
 
 if TYPE_CHECKING:
     from .bridge import FrozenDict as FrozenDict
@@ -85,7 +89,19 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = sorted(
-    [*_LAZY, "DiskCacheStore", "Hub", "InvalidUpdate", "KindMismatch", "MemoryStore", "Room"]
+    [
+        *_LAZY,
+        "DiskCacheStore",
+        "Hub",
+        "InvalidUpdate",
+        "KindMismatch",
+        "MemoryStore",
+        "NoHistory",
+        "Retention",
+        "Room",
+        "UnknownVersion",
+        "Version",
+    ]
 )
 __version__ = "0.1.0"
 
