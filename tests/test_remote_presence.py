@@ -13,6 +13,7 @@ import pytest
 from redis_helpers import RedisServer
 from replicas import wait_for
 
+from crdt_sync.bridge import runtime
 from crdt_sync.bridge.remote_presence import PresenceShare
 from crdt_sync.bridge.sessions import Registry
 from crdt_sync.net.redis_store import RedisStore
@@ -61,11 +62,14 @@ def test_regression_a_room_named_like_another_rooms_presence_key_shares_presence
 
 
 def test_people_on_other_processes_are_members_here(
-    stores: Callable[[], RedisStore], pushed: list[str]
+    stores: Callable[[], RedisStore], pushed: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here, there = Registry(), Registry()
     here.bind("ann-session", "plans", private_by_default=False)
     here.set_name("ann-session", "Ann")
+    with monkeypatch.context() as patch:  # Ann's page shows who is here
+        patch.setattr(runtime, "session_id", lambda: "ann-session")
+        here.members("plans")
     there.bind("bob-session", "plans", private_by_default=False)
     share_here = PresenceShare(stores(), here, ttl=1.0)
     share_there = PresenceShare(stores(), there, ttl=1.0)

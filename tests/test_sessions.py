@@ -109,3 +109,22 @@ def test_a_key_not_read_in_the_last_whole_run_no_longer_reruns_its_reader() -> N
     watch.read(["chart"], run=3)  # read again: tracked again
     watch.run_ended(3)
     assert watch.touch(["chart"]) == {None}
+
+
+def test_a_page_that_shows_who_is_here_keeps_being_rerun_after_a_fragment_run() -> None:
+    """The presence bar is read in the whole run (1); a fragment's own run (2) reads the
+    members in the fragment only: a newcomer still reruns the whole page, until a whole
+    run (3) no longer shows them."""
+    from crdt_sync.bridge.members import PresenceReaders
+
+    readers = PresenceReaders()
+    readers.read("plans", "A", None, 1)
+    readers.read("plans", "A", "board", 1)
+    readers.run_ended("A", 1)
+    readers.read("plans", "A", "board", 2)  # the board fragment reran alone
+    assert readers.targets("plans", exclude="B") == {"A": {None, "board"}}
+    readers.read("plans", "A", "board", 3)
+    readers.run_ended("A", 3)  # the page no longer shows the presence bar
+    assert readers.targets("plans", exclude="B") == {"A": {"board"}}
+    readers.run_ended("A", 4)
+    assert readers.targets("plans", exclude=None) == {}

@@ -219,12 +219,17 @@ def _join(sessions: FakeSessions, *names: str, room: str = "chat") -> None:
     sessions.flush()
 
 
-def test_entering_a_room_reruns_the_others_for_presence(sessions: FakeSessions) -> None:
-    _join(sessions, "A")
-    _join(sessions, "B")  # flushed inside: A was rerun
+def test_entering_a_room_reruns_the_pages_that_show_who_is_here(sessions: FakeSessions) -> None:
+    """Issue 16: a newcomer reruns the pages that show the room's members (A's presence
+    list, in its fragment "people"), not every page in the room (B's)."""
+    _join(sessions, "A", "B")
+    with sessions.act("A", fragment="people"):
+        crdt_sync.presence("chat")
     with sessions.act("C"):
         crdt_sync.shared_state("chat")
-    assert sessions.flush() == {"A": {None}, "B": {None}}
+    assert sessions.flush() == {"A": {"people"}}
+    sessions.close_tab("C")
+    assert sessions.flush() == {"A": {"people"}}  # and when someone leaves
 
 
 def test_a_session_reruns_when_a_key_it_read_changes_and_only_then(
@@ -337,6 +342,8 @@ def test_using_a_room_joins_it_and_a_closed_tab_leaves_at_once(sessions: FakeSes
             crdt_sync.shared_state("chat").get("topic")
     assert [m.session for m in sessions.registry.members("chat")] == ["A", "B"]
     assert sessions.hub.users("chat") == 2
+    with sessions.act("A"):
+        crdt_sync.presence_bar("chat")  # A's page shows who is here
     sessions.flush()
     sessions.close_tab("B")
     assert [m.session for m in sessions.registry.members("chat")] == ["A"]

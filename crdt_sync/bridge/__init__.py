@@ -4,8 +4,8 @@ from .config import configure as configure
 from .frozen import FrozenDict as FrozenDict
 from .frozen import FrozenList as FrozenList
 from .frozen import FrozenValueError as FrozenValueError
+from .members import Member as Member
 from .offline import offline_controls as offline_controls
-from .sessions import Member as Member
 from .state import RerunSuppressed as RerunSuppressed
 from .state import SharedState as SharedState
 from .state import force_rerun as force_rerun

@@ -14,48 +14,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
 
 from ..doc import Room, RoomEvent
 from . import authorship, config, remote_presence, runtime
 from .binding import SessionBinding
+from .members import Member, MemberKind, PresenceReaders
 from .sites import BlockSites, Move
 from .watch import Fragments, QuietOrigin, Watch
 
 log = logging.getLogger("crdt_sync.sessions")
-
-
-MemberKind = Literal["session", "yjs", "remote"]
-"""A Streamlit session of this process, a Yjs client on the websocket, or someone on
-another server process of the same store."""
-
-
-@dataclass
-class Member:
-    """One session present in a room.
-
-    Attributes:
-        session: The Streamlit session id.
-        short_id: A stable short id to show to people.
-        name: A display name set with `set_name`, or None.
-        joined: When the session entered the room (epoch seconds).
-        kind: What the member is (see `MemberKind`).
-    """
-
-    session: str
-    short_id: str
-    name: str | None = None
-    joined: float = field(default_factory=time.time)
-    kind: MemberKind = "session"
-
-    @property
-    def label(self) -> str:
-        """The name, or the short id."""
-        return self.name or f"guest-{self.short_id}"
 
 
 class Registry:
@@ -71,6 +40,7 @@ class Registry:
         self._current: dict[str, str] = {}
         self._external: dict[str, dict[str, Member]] = {}  # room -> key -> non-session member
         self._claims: dict[str, set[str]] = {}  # room -> key prefixes owned by components
+        self._presence = PresenceReaders()  # pages that show who is in a room
         self.sites = BlockSites()
 
     def enter_site(self, session: str, site: str, room_name: str, run: int | None) -> Move | None:
@@ -101,8 +71,8 @@ class Registry:
             others = self._join(session, room_name, room)
         runtime.on_session_end(session, self.leave_all)
         authorship.note_login(session)  # history names its changes after the login, if any
-        for other in others:  # their presence lists show the newcomer
-            runtime.scheduler.push(other, self._fragments(other, room_name))
+        if others:  # their presence lists show the newcomer
+            self._push_room(room_name, exclude=session)
         return binding
 
     def watch(
@@ -143,8 +113,8 @@ class Registry:
         if others is not None:
             runtime.on_session_end(session, self.leave_all)
             authorship.note_login(session)
-            for other in others:  # their presence lists show the newcomer
-                runtime.scheduler.push(other, self._fragments(other, room_name))
+            if others:  # their presence lists show the newcomer
+                self._push_room(room_name, exclude=session)
         return watch.room
 
     def claim(self, room_name: str, prefix: str) -> None:
@@ -215,6 +185,7 @@ class Registry:
             binding.on_page = binding.entered_run == run
         for watch in watches:
             watch.run_ended(run)
+        self._presence.run_ended(session, run)
 
     def _join(self, session: str, room_name: str, room: Room) -> list[str]:
         """Make ``session`` a member of the room (locked); returns the other members."""
@@ -244,9 +215,19 @@ class Registry:
             return list(self._members)
 
     def members(self, room_name: str) -> list[Member]:
-        """Sessions (and external members, e.g. Yjs clients) in the room, earliest first."""
+        """Sessions (and external members, e.g. Yjs clients) in the room, earliest first.
+
+        Called in the run of a session, it records that the page shows who is here: that
+        page (fragment) reruns when someone enters or leaves, and only such pages do (until
+        a whole run of the session no longer asks).
+        """
+        session = runtime.session_id()
         with self._lock:
-            members = list(self._members.get(room_name, {}).values())
+            here = self._members.get(room_name, {})
+            if session is not None:  # also before it joins (a presence bar above `sync`)
+                run, fragment = runtime.run_number(), runtime.fragment_id()
+                self._presence.read(room_name, session, fragment, run)
+            members = list(here.values())
             members += self._external.get(room_name, {}).values()
         return sorted(members, key=lambda m: m.joined)
 
@@ -306,6 +287,7 @@ class Registry:
         with self._lock:
             rooms = {r for s, r in [*self._bindings, *self._watches] if s == session}
         self._leave(session, rooms)
+        self._presence.forget_session(session)
         with self._lock:
             self._names.pop(session, None)
             self._current.pop(session, None)
@@ -330,6 +312,7 @@ class Registry:
                 if self._watches.pop((session, room_name), None) is not None:
                     releases.append(room_name)
                 self._members.get(room_name, {}).pop(session, None)
+                self._presence.forget(room_name, session)
                 if not self._members.get(room_name):
                     self._members.pop(room_name, None)
                     unobserve = self._unobserve.pop(room_name, None)
@@ -356,11 +339,9 @@ class Registry:
         return set(binding.fragments) if binding and binding.fragments else {None}
 
     def _push_room(self, room_name: str, *, exclude: str | None) -> None:
-        with self._lock:
-            sessions = [s for s in self._members.get(room_name, {}) if s != exclude]
-            targets = [(s, self._fragments(s, room_name)) for s in sessions]
-        for session, fragments in targets:
-            runtime.scheduler.push(session, fragments)
+        """Who is in the room changed: rerun the pages that show it."""
+        for session, fragments in self._presence.targets(room_name, exclude=exclude).items():
+            runtime.scheduler.push(session, fragments, _always)
 
     def _on_room_event(self, event: RoomEvent) -> None:
         quiet = isinstance(event.origin, QuietOrigin)

@@ -8,7 +8,8 @@ import streamlit as st
 
 from ..doc import validate_room_name
 from . import authorship, config, runtime
-from .sessions import Member, registry
+from .members import Member
+from .sessions import registry
 
 _NEW = "+ New room…"
 _NONE = "— no room —"
