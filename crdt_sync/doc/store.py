@@ -92,6 +92,7 @@ class LogStore(StoreHistory):
         self.history = history
         self._history_log: HistoryLog | None = None  # subclasses open it
         self._history_threads: dict[RoomName, threading.Thread] = {}  # compacting
+        self._history_auto: dict[RoomName, float] = {}  # room -> last automatic compaction
         self._history_lock = threading.Lock()
         # One writer id per store (process) and room, reused when a room is reopened, so
         # the list of writers a load walks grows with processes, not with reopenings.

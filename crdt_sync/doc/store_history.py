@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 
 from .history_log import HistoryLog
@@ -22,6 +23,10 @@ from .room import Room
 from .types import RoomName, validate_room_name
 
 log = logging.getLogger("crdt_sync.store")
+
+
+AUTO_COMPACT_SECONDS = 300.0
+"""Least time between two automatic compactions of one room's history."""
 
 
 class StoreHistory:
@@ -33,6 +38,7 @@ class StoreHistory:
     _writer_lock: threading.RLock
     _writer_rooms: dict[RoomName, weakref.ref[Room]]
     _history_threads: dict[RoomName, threading.Thread]
+    _history_auto: dict[RoomName, float]
     _history_lock: threading.Lock
 
     def _close_history(self) -> None:
@@ -66,9 +72,18 @@ class StoreHistory:
 
     def _compact_history_soon(self, name: RoomName) -> None:
         """Compact a room's history in a thread of its own (one at a time per room): it
-        replays updates, which must not hold up the room."""
+        replays updates, which must not hold up the room. At most once every
+        `AUTO_COMPACT_SECONDS` per room: the log compacts every thousand updates, and the
+        retention's steps are hours and days (compacting each time cost a busy room's
+        writes more than the writes themselves)."""
         if self.history is None or self._history_log is None:
             return
+        now = time.monotonic()
+        with self._history_lock:
+            last = self._history_auto.get(name)
+            if last is not None and now - last < AUTO_COMPACT_SECONDS:
+                return
+            self._history_auto[name] = now
 
         def run() -> None:
             try:
