@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.engine import machine, verdict
+from benchmarks.latency import replace_section
 from crdt_sync.doc import DiskCacheStore, Room, authors
 from crdt_sync.doc import history_recorder as recorder
 from crdt_sync.doc.inspection import room_contents, room_stats
@@ -355,21 +356,6 @@ def output_dir(out: Path | None, quick: bool) -> Path:
     return DEFAULT_OUT
 
 
-def replace_section(results_md: Path, body: str) -> None:
-    """Put ``body`` in place of the "## History" section; every other section stays."""
-    text = results_md.read_text() if results_md.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), None)
-        tail = lines[end:] if end is not None else []
-        new = [*lines[:start], *body.rstrip().splitlines(), "", *tail]
-    else:
-        new = [*lines, "", *body.rstrip().splitlines()]
-    results_md.parent.mkdir(parents=True, exist_ok=True)
-    results_md.write_text("\n".join(new).rstrip() + "\n")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.history", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small rooms, scratch output")
@@ -395,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m benchmarks.history" + (" --quick" if args.quick else "")
     body = section(storage, times, command=command)
     print(body)
-    replace_section(out / "RESULTS.md", body)
+    replace_section(out / "RESULTS.md", SECTION, body)
     print(f"wrote {SECTION!r} in {out / 'RESULTS.md'}", file=sys.stderr)
 
 
