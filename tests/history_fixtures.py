@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +57,20 @@ def edit(room: Room, origin: str, **values: object) -> None:
     with room.transaction(origin=origin):
         for key, value in values.items():
             room[key] = value
+
+
+def cli_history(store: Path, room: str) -> list[dict[str, Any]]:
+    """``crdt-sync history ROOM --json`` on a diskcache store, as a program reads it."""
+    cli = Path(sys.executable).parent / "crdt-sync"
+    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "crdt_sync.cli"]
+    env = {k: v for k, v in os.environ.items() if k != "CRDT_SYNC_STORE"}
+    done = subprocess.run(
+        [*command, "history", room, "--json", "--store", f"diskcache:{store}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    versions: list[dict[str, Any]] = json.loads(done.stdout)
+    return versions

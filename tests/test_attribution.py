@@ -8,16 +8,13 @@ checks the same for two people in real browsers.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
+from history_fixtures import cli_history
 from own_loop import run_on_own_loop
 from peers import NODE, Peer
 from replicas import wait_for
@@ -142,25 +139,6 @@ def test_a_yjs_clients_announced_name_names_its_connection_until_it_closes() -> 
     assert seen["closed"].startswith("crdt_sync:ws:")
 
 
-CLI = Path(sys.executable).parent / "crdt-sync"
-
-
-def history(store: Path, room: str) -> list[dict[str, Any]]:
-    """``crdt-sync history ROOM --json`` on a diskcache store."""
-    env = {k: v for k, v in os.environ.items() if k != "CRDT_SYNC_STORE"}
-    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "crdt_sync.cli"]
-    done = subprocess.run(
-        [*command, "history", room, "--json", "--store", f"diskcache:{store}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    versions: list[dict[str, Any]] = json.loads(done.stdout)
-    return versions
-
-
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_history_names_a_yjs_client_by_its_announced_user_name(tmp_path: Path) -> None:
     store = tmp_path / "store"
@@ -178,7 +156,7 @@ def test_history_names_a_yjs_client_by_its_announced_user_name(tmp_path: Path) -
         server.post("garden", "set", {"key": "after", "value": "server"})
     finally:
         server.stop()
-    versions = history(store, "garden")
+    versions = cli_history(store, "garden")
     assert any(v["who"] == ["zoe"] and "level" in v["keys"] for v in versions), versions
     # Once zoe's connection closed, her name is forgotten: the server's change is not hers.
     assert all("zoe" not in v["who"] for v in versions if "after" in v["keys"]), versions

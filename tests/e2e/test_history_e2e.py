@@ -8,16 +8,14 @@ feeding ``crdt_sync.set_name``, shared widgets inside, the panel in an expander.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
+from history_fixtures import cli_history
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -52,8 +50,6 @@ from .server import StreamlitAppFactory
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent / "crdt-sync"
-COMMAND = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "crdt_sync.cli"]
 
 APP = """
 import streamlit as st
@@ -72,21 +68,6 @@ st.write(f"Plan: {st.session_state.title or '(none)'} at level {st.session_state
 with st.expander("History", expanded=True):
     crdt_sync.history_panel(room)
 """
-
-
-def history(store: Path, room: str) -> list[dict[str, Any]]:
-    """``crdt-sync history ROOM --json`` on the app's store, as a program reads it."""
-    env = {k: v for k, v in os.environ.items() if k != "CRDT_SYNC_STORE"}
-    done = subprocess.run(
-        [*COMMAND, "history", room, "--json", "--store", f"diskcache:{store}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    versions: list[dict[str, Any]] = json.loads(done.stdout)
-    return versions
 
 
 def choose_version(page: Page, pattern: str, timeout: float = TIMEOUT) -> str:
@@ -193,7 +174,7 @@ def test_two_people_edit_one_restores_the_other_sees_it_and_history_names_both(
             re.compile(r"\(current\) · .* · ann · level")
         )
 
-        versions = history(store, room)
+        versions = cli_history(store, room)
         everyone = {name for v in versions for name in v["who"]}
         assert {"ann", "bob"} <= everyone, versions
         assert versions[-2]["who"] == ["ann"] and versions[-2]["keys"] == ["title"], versions
@@ -264,7 +245,7 @@ def test_a_whiteboard_is_previewed_and_restored_and_the_panel_inside_sync_is_not
             wait_board(page, count=0)
         has_value(text_input(bob, "Caption"), "Empty board", "Bob's Caption")
 
-        keys = {k for v in history(store, room) for k in v["keys"]}
+        keys = {k for v in cli_history(store, room) for k in v["keys"]}
         assert not [k for k in keys if k.startswith("crdt_sync")], keys  # the panel's widgets
         assert "caption" in keys and any(k.startswith("wb:sketch:") for k in keys), keys
     no_exceptions(ann, bob)
